@@ -1,0 +1,55 @@
+# The two quick-start commands are `make local` and `make check`; each sets up what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CDK := node_modules/.bin/cdk
+STAMPS := .make
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup local check lint typecheck test synth lint-templates schemas clean
+
+setup: $(STAMPS)/python $(STAMPS)/node
+
+$(STAMPS)/python: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/node: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+## Run the system locally. For now: synthesize every environment and list what it declares.
+local: setup
+	$(CDK) synth --quiet
+	$(BIN)/python -m cdk_app.summary cdk.out
+
+## Every check CI runs, in order of speed.
+check: setup lint typecheck test synth lint-templates
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+test:
+	$(BIN)/pytest
+
+## A real synth of every environment through the npm CLI, bundling the Lambda code.
+synth:
+	rm -rf cdk.out
+	time $(CDK) synth --quiet
+
+lint-templates:
+	$(BIN)/cfn-lint 'cdk.out/*.template.json'
+
+schemas:
+	$(BIN)/python -m outpost.models.schema docs/schemas
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out $(STAMPS)

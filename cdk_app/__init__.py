@@ -1,0 +1,1 @@
+"""Outpost's infrastructure: settings, the stack, and the construct library."""

@@ -1,0 +1,44 @@
+"""What every other construct stands on: the stack's customer-managed key and the alarm topic."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from cdk_app.config import EnvironmentSettings
+
+
+class Platform(Construct):
+    """``key`` encrypts every table, queue, topic and secret of the environment;
+    ``alarm_topic`` receives every operational alarm (its subscriber comes from config)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias=f"alias/outpost-{settings.name}",
+            description=f"Outpost {settings.name}: encrypts tables, queues, topics and secrets",
+            enable_key_rotation=True,
+            removal_policy=settings.cdk_removal_policy,
+        )
+        # CloudWatch publishes alarms to the encrypted topic, so it must be able to use the key.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+            )
+        )
+        self.alarm_topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name=f"Outpost {settings.name} alarms",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        if settings.alarms.email:
+            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(settings.alarms.email))

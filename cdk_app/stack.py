@@ -1,0 +1,31 @@
+"""OutpostStack: the wiring diagram of one environment. Resources live in the constructs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from cdk_app.config import EnvironmentSettings
+from cdk_app.constructs.platform import Platform
+from cdk_app.constructs.tenant_store import TenantStore
+
+
+class OutpostStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Outpost v2 ({settings.name}): multi-tenant AI coding agent platform",
+            **kwargs,
+        )
+        self.settings = settings
+        self.platform = Platform(self, "Platform", settings=settings)
+        self.tenant_store = TenantStore(
+            self, "TenantStore", settings=settings, encryption_key=self.platform.key
+        )
+        CfnOutput(self, "AlarmTopicArn", value=self.platform.alarm_topic.topic_arn)
+        CfnOutput(self, "TenantsTable", value=self.tenant_store.tenants.table_name)

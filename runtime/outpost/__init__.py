@@ -1,0 +1,1 @@
+"""Outpost runtime: domain models, data access, Lambda handlers and the worker."""

@@ -1,0 +1,48 @@
+"""Opaque cursors for paginated queries.
+
+A cursor is DynamoDB's LastEvaluatedKey, base64url-encoded. It is not a secret, so each query
+checks that a presented cursor points into the partition the caller may read: a cursor
+crafted to name another tenant's partition is refused, not followed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class InvalidCursor(ValueError):
+    """The cursor was not issued for this query."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None = field(default=None)
+
+
+def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:
+    if not last_evaluated_key:
+        return None
+    raw = json.dumps(last_evaluated_key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, partition: tuple[str, str]) -> dict[str, Any]:
+    """The start key a cursor holds, if it lies in ``partition`` (attribute name, value)."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (binascii.Error, UnicodeError, ValueError) as error:
+        raise InvalidCursor("cursor is malformed") from error
+    name, value = partition
+    if not isinstance(key, dict) or key.get(name) != {"S": value}:
+        raise InvalidCursor("cursor does not belong to this listing")
+    if not all(isinstance(attr, dict) and len(attr) == 1 for attr in key.values()):
+        raise InvalidCursor("cursor is malformed")
+    return key

@@ -1,0 +1,110 @@
+"""Tasks and their runs, stored side by side in one partition per task."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from outpost.data.items import from_item, to_item
+from outpost.data.pagination import Page, decode_cursor, encode_cursor
+from outpost.data.tables import TASKS
+from outpost.models.common import Environment
+from outpost.models.task import Run, Task, TaskStatus
+from outpost.models.tier import Agent
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
+
+TASK_SK = "task"
+RUN_SK_PREFIX = "run#"
+MAX_PAGE_SIZE = 100
+AGENT_ORDER = list(Agent)
+
+
+def tenant_scope(tenant_id: UUID, environment: Environment) -> str:
+    return f"{tenant_id}#{environment.value}"
+
+
+class TaskRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def create_items(self, task: Task) -> list[TransactWriteItemTypeDef]:
+        """The writes that create a task and its runs, for a caller's transaction."""
+        task_item = to_item(
+            task.model_copy(update={"runs": ()}),
+            sk=TASK_SK,
+            tenant_scope=tenant_scope(task.tenant_id, task.environment),
+        )
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": task_item,
+                    "ConditionExpression": "attribute_not_exists(task_id)",
+                }
+            }
+        ]
+        items.extend(
+            {"Put": {"TableName": self._table, "Item": to_item(run, sk=RUN_SK_PREFIX + run.run_id)}}
+            for run in task.runs
+        )
+        return items
+
+    def create(self, task: Task, also: Sequence[TransactWriteItemTypeDef] = ()) -> None:
+        """Write a task with its runs, and ``also`` any other writes, all or nothing."""
+        self._client.transact_write_items(TransactItems=[*self.create_items(task), *also])
+
+    def get(self, tenant_id: UUID, task_id: str) -> Task | None:
+        """A tenant's task with its runs; another tenant's task is as absent as a missing one."""
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="task_id = :task",
+            ExpressionAttributeValues={":task": {"S": task_id}},
+            ConsistentRead=True,
+        )
+        task_item = None
+        runs: list[Run] = []
+        for item in response["Items"]:
+            if item["sk"]["S"] == TASK_SK:
+                task_item = item
+            else:
+                runs.append(from_item(Run, item))
+        if task_item is None or task_item["tenant_id"]["S"] != str(tenant_id):
+            return None
+        runs.sort(key=lambda run: AGENT_ORDER.index(run.executor))
+        return from_item(Task, task_item).model_copy(update={"runs": tuple(runs)})
+
+    def list_for_tenant(
+        self,
+        tenant_id: UUID,
+        environment: Environment,
+        *,
+        limit: int = 20,
+        cursor: str | None = None,
+        status: TaskStatus | None = None,
+    ) -> Page[Task]:
+        """A tenant's tasks of one environment, newest first, without their runs."""
+        scope = tenant_scope(tenant_id, environment)
+        request: QueryInputTypeDef = {
+            "TableName": self._table,
+            "IndexName": TASKS.indexes[0].name,
+            "KeyConditionExpression": "tenant_scope = :scope",
+            "ExpressionAttributeValues": {":scope": {"S": scope}},
+            "ScanIndexForward": False,
+            "Limit": max(1, min(limit, MAX_PAGE_SIZE)),
+        }
+        if status is not None:
+            request["FilterExpression"] = "#status = :status"
+            request["ExpressionAttributeNames"] = {"#status": "status"}
+            request["ExpressionAttributeValues"][":status"] = {"S": status.value}
+        if cursor is not None:
+            request["ExclusiveStartKey"] = decode_cursor(cursor, partition=("tenant_scope", scope))
+        response = self._client.query(**request)
+        return Page(
+            items=[from_item(Task, item) for item in response["Items"]],
+            next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
+        )

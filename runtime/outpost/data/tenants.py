@@ -1,0 +1,65 @@
+"""Tenant records."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from outpost.data.items import from_item, to_item
+from outpost.data.tables import TENANTS
+from outpost.models.tenant import Tenant
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+class TenantExists(Exception):
+    """A tenant with this id is already stored."""
+
+
+class TenantNotFound(Exception):
+    """No tenant with this id."""
+
+
+class TenantRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def create(self, tenant: Tenant) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(tenant),
+                ConditionExpression="attribute_not_exists(tenant_id)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as error:
+            raise TenantExists(str(tenant.tenant_id)) from error
+
+    def get(self, tenant_id: UUID) -> Tenant | None:
+        response = self._client.get_item(
+            TableName=self._table, Key={"tenant_id": {"S": str(tenant_id)}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return from_item(Tenant, item) if item else None
+
+    def find_by_email(self, email: str) -> list[Tenant]:
+        """Tenants registered with this address (the index cannot enforce uniqueness)."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=TENANTS.indexes[0].name,
+            KeyConditionExpression="email = :email",
+            ExpressionAttributeValues={":email": {"S": email}},
+        )
+        return [from_item(Tenant, item) for item in response["Items"]]
+
+    def replace(self, tenant: Tenant) -> None:
+        """Store a changed tenant; it must exist already."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(tenant),
+                ConditionExpression="attribute_exists(tenant_id)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as error:
+            raise TenantNotFound(str(tenant.tenant_id)) from error

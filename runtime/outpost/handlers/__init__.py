@@ -1,0 +1,1 @@
+"""Lambda handlers: parse, call a domain service, shape the response — nothing more."""
