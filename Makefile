@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CDK := node_modules/.bin/cdk
 STAMPS := .make
+SHELL := bash
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
@@ -23,9 +24,7 @@ $(STAMPS)/node: package.json package-lock.json
 	@mkdir -p $(STAMPS) && touch $@
 
 ## Run the system locally. For now: synthesize every environment and list what it declares.
-local: setup
-	$(CDK) synth --quiet
-	$(BIN)/python -m cdk_app.summary cdk.out
+local: synth
 
 ## Every check CI runs, in order of speed.
 check: setup lint typecheck test synth lint-templates
@@ -41,12 +40,13 @@ test:
 	$(BIN)/pytest
 
 ## A real synth of every environment through the npm CLI, bundling the Lambda code.
-synth:
+synth: setup
 	rm -rf cdk.out
 	time $(CDK) synth --quiet
+	$(BIN)/python -m cdk_app.summary cdk.out
 
 lint-templates:
-	$(BIN)/cfn-lint 'cdk.out/*.template.json'
+	$(BIN)/cfn-lint
 
 schemas:
 	$(BIN)/python -m outpost.models.schema docs/schemas

@@ -16,7 +16,7 @@ from cdk_app.config import CONTEXT_KEY, load_environments
 from cdk_app.stack import OutpostStack
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
-SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
+SKIP_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -36,7 +36,9 @@ def build(app: App, *, nag: bool = True) -> list[OutpostStack]:
     environments = load_environments(app.node.try_get_context(CONTEXT_KEY) or {})
     selected = app.node.try_get_context("env")
     if selected is not None and selected not in environments:
-        raise ValueError(f"unknown environment {selected!r}; cdk.json declares {list(environments)}")
+        raise ValueError(
+            f"unknown environment {selected!r}; cdk.json declares {list(environments)}"
+        )
     account_env = Environment(
         account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
     )

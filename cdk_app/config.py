@@ -49,8 +49,10 @@ class LambdaSettings(Settings):
 
     @property
     def lambda_architecture(self) -> lambda_.Architecture:
-        return lambda_.Architecture.ARM_64 if self.architecture == "arm64" else (
-            lambda_.Architecture.X86_64
+        return (
+            lambda_.Architecture.ARM_64
+            if self.architecture == "arm64"
+            else (lambda_.Architecture.X86_64)
         )
 
 
@@ -103,7 +105,9 @@ class EnvironmentSettings(Settings):
     @classmethod
     def _known_retention(cls, value: str) -> str:
         if value not in logs.RetentionDays.__members__:
-            raise ValueError(f"log_retention must be one of {sorted(logs.RetentionDays.__members__)}")
+            raise ValueError(
+                f"log_retention must be one of {sorted(logs.RetentionDays.__members__)}"
+            )
         return value
 
     @property

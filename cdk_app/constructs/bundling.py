@@ -95,11 +95,18 @@ class PipBundling:
         self._settings = settings
 
     def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
-        command = [sys.executable, "-m", "pip", *pip_arguments(self._settings), "--target", output_dir]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            *pip_arguments(self._settings),
+            "--target",
+            output_dir,
+        ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if result.returncode != 0:
             # Returning False makes CDK try Docker, whose error hides pip's: say pip's first.
-            print(f"pip could not bundle the Lambda code:\n{result.stderr}", file=sys.stderr)  # noqa: T201
+            print(f"pip could not bundle the Lambda code:\n{result.stderr}", file=sys.stderr)
             return False
         shutil.copytree(
             RUNTIME_ROOT / PACKAGE,

@@ -15,7 +15,9 @@ class Platform(Construct):
     """``key`` encrypts every table, queue, topic and secret of the environment;
     ``alarm_topic`` receives every operational alarm (its subscriber comes from config)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: EnvironmentSettings
+    ) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
             self,
@@ -41,4 +43,6 @@ class Platform(Construct):
             enforce_ssl=True,
         )
         if settings.alarms.email:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(settings.alarms.email))
+            self.alarm_topic.add_subscription(
+                subscriptions.EmailSubscription(settings.alarms.email)
+            )

@@ -91,7 +91,12 @@ class TenantStore(Construct):
 
     def table_environment(self, *specs: TableSpec) -> dict[str, str]:
         """Environment variables naming the given tables, as the runtime's settings read them."""
-        tables = {TENANTS: self.tenants, API_KEYS: self.api_keys, TASKS: self.tasks, USAGE: self.usage}
+        tables = {
+            TENANTS: self.tenants,
+            API_KEYS: self.api_keys,
+            TASKS: self.tasks,
+            USAGE: self.usage,
+        }
         return {spec.env_var: tables[spec].table_name for spec in specs}
 
     def grant_key_lookup(self, grantee: iam.IGrantable) -> None:

@@ -82,7 +82,7 @@ class TestTenant:
 
     def test_refuses_naive_timestamps_and_unknown_fields(self) -> None:
         with pytest.raises(ValidationError):
-            Tenant(name="A", email="a@acme.example", created_at=datetime(2026, 1, 1))  # noqa: DTZ001
+            Tenant(name="A", email="a@acme.example", created_at=datetime(2026, 1, 1))
         with pytest.raises(ValidationError):
             Tenant.model_validate({"name": "A", "email": "a@acme.example", "extra": 1})
 
@@ -101,9 +101,7 @@ class TestTenant:
 
 class TestApiKey:
     def test_issue_returns_plaintext_once_and_stores_hash_only(self) -> None:
-        record, plaintext = ApiKey.issue(
-            tenant_id=TENANT, name="ci", environment=Environment.TEST
-        )
+        record, plaintext = ApiKey.issue(tenant_id=TENANT, name="ci", environment=Environment.TEST)
         assert parse_environment(plaintext) is Environment.TEST
         assert record.key_hash == hash_api_key(plaintext)
         assert plaintext not in record.model_dump_json()
@@ -136,12 +134,18 @@ class TestApiKey:
     def test_model_refuses_malformed_hash_and_prefix(self) -> None:
         with pytest.raises(ValidationError):
             ApiKey(
-                key_hash="abc", tenant_id=TENANT, name="x", prefix="op_live_abcdef",
+                key_hash="abc",
+                tenant_id=TENANT,
+                name="x",
+                prefix="op_live_abcdef",
                 environment=Environment.LIVE,
             )
         with pytest.raises(ValidationError):
             ApiKey(
-                key_hash="a" * 64, tenant_id=TENANT, name="x", prefix="op_live_" + "a" * 32,
+                key_hash="a" * 64,
+                tenant_id=TENANT,
+                name="x",
+                prefix="op_live_" + "a" * 32,
                 environment=Environment.LIVE,
             )
 
@@ -184,8 +188,24 @@ class TestTask:
 
     @pytest.mark.parametrize(
         "ref",
-        ["", "-b", "--upload-pack=x", "a..b", "a b", "a~1", "x^", "a:b", "ends/", "x.lock",
-         ".hidden", "a/.b", "@", "a@{1}", "a//b", "tab\there"],
+        [
+            "",
+            "-b",
+            "--upload-pack=x",
+            "a..b",
+            "a b",
+            "a~1",
+            "x^",
+            "a:b",
+            "ends/",
+            "x.lock",
+            ".hidden",
+            "a/.b",
+            "@",
+            "a@{1}",
+            "a//b",
+            "tab\there",
+        ],
     )
     def test_refuses_refs_git_would_refuse_or_read_as_options(self, ref: str) -> None:
         with pytest.raises(ValidationError):
@@ -202,13 +222,24 @@ class TestTask:
     def test_unknown_executor_or_context_refused(self) -> None:
         with pytest.raises(ValidationError):
             Task.model_validate(
-                {"tenant_id": str(TENANT), "environment": "live", "repo": "a/b", "task": "t",
-                 "executor": "copilot"}
+                {
+                    "tenant_id": str(TENANT),
+                    "environment": "live",
+                    "repo": "a/b",
+                    "task": "t",
+                    "executor": "copilot",
+                }
             )
         with pytest.raises(ValidationError):
             Task.model_validate(
-                {"tenant_id": str(TENANT), "environment": "live", "repo": "a/b", "task": "t",
-                 "executor": "claude", "context": "everything"}
+                {
+                    "tenant_id": str(TENANT),
+                    "environment": "live",
+                    "repo": "a/b",
+                    "task": "t",
+                    "executor": "claude",
+                    "context": "everything",
+                }
             )
 
     def test_single_executor_has_one_run_of_that_agent(self) -> None:
@@ -272,7 +303,11 @@ def test_audit_entry_keeps_request_metadata() -> None:
             "action": "task_submitted",
             "resource": "tsk_x",
             "request_id": "req-1",
-            "metadata": {"source_ip": "203.0.113.9", "user_agent": "curl/8", "key_prefix": "op_live_abcdef"},
+            "metadata": {
+                "source_ip": "203.0.113.9",
+                "user_agent": "curl/8",
+                "key_prefix": "op_live_abcdef",
+            },
         }
     )
     assert str(entry.metadata.source_ip) == "203.0.113.9"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -70,7 +71,8 @@ class ApiKeyRepository:
 
     def touch(self, key_hash: str, at: datetime) -> None:
         """Record use; only moves last_used_at forward, and never recreates a deleted key."""
-        try:
+        # Failing the condition means a later use is already recorded, or the key is gone.
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
             self._client.update_item(
                 TableName=self._table,
                 Key={"key_hash": {"S": key_hash}},
@@ -81,5 +83,3 @@ class ApiKeyRepository:
                 ),
                 ExpressionAttributeValues={":at": to_attribute(format_timestamp(at))},
             )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            pass  # a later use already recorded, or the key is gone: nothing to do

@@ -34,5 +34,7 @@ def to_attribute(value: str | int) -> AttributeValueTypeDef:
 def from_item(model: type[ModelT], item: Mapping[str, Any]) -> ModelT:
     """The model an item holds; storage-only attributes the model does not know are left out."""
     fields = model.model_fields
-    data = {name: _deserializer.deserialize(value) for name, value in item.items() if name in fields}
+    data = {
+        name: _deserializer.deserialize(value) for name, value in item.items() if name in fields
+    }
     return model.model_validate(data)

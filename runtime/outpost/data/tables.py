@@ -59,9 +59,7 @@ class TableSpec:
             "TableName": table_name,
             "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": _key_schema(self.partition, self.sort),
-            "AttributeDefinitions": [
-                _attribute_definition(key) for key in attributes.values()
-            ],
+            "AttributeDefinitions": [_attribute_definition(key) for key in attributes.values()],
         }
         if self.indexes:
             request["GlobalSecondaryIndexes"] = [_gsi(index) for index in self.indexes]

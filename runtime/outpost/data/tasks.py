@@ -15,7 +15,11 @@ from outpost.models.tier import Agent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        QueryInputTypeDef,
+        TransactWriteItemTypeDef,
+    )
 
 TASK_SK = "task"
 RUN_SK_PREFIX = "run#"
@@ -89,18 +93,19 @@ class TaskRepository:
     ) -> Page[Task]:
         """A tenant's tasks of one environment, newest first, without their runs."""
         scope = tenant_scope(tenant_id, environment)
+        values: dict[str, AttributeValueTypeDef] = {":scope": {"S": scope}}
         request: QueryInputTypeDef = {
             "TableName": self._table,
             "IndexName": TASKS.indexes[0].name,
             "KeyConditionExpression": "tenant_scope = :scope",
-            "ExpressionAttributeValues": {":scope": {"S": scope}},
+            "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
             "Limit": max(1, min(limit, MAX_PAGE_SIZE)),
         }
         if status is not None:
             request["FilterExpression"] = "#status = :status"
             request["ExpressionAttributeNames"] = {"#status": "status"}
-            request["ExpressionAttributeValues"][":status"] = {"S": status.value}
+            values[":status"] = {"S": status.value}
         if cursor is not None:
             request["ExclusiveStartKey"] = decode_cursor(cursor, partition=("tenant_scope", scope))
         response = self._client.query(**request)

@@ -46,4 +46,4 @@ def write_schemas(directory: Path) -> list[Path]:
 
 if __name__ == "__main__":
     for path in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/schemas")):
-        print(path)  # noqa: T201
+        print(path)

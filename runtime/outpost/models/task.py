@@ -62,9 +62,7 @@ def _check_task_text(value: str) -> str:
 
 
 RepoName = Annotated[str, StringConstraints(max_length=140), AfterValidator(_check_repo)]
-GitRef = Annotated[
-    str, StringConstraints(min_length=1, max_length=255), AfterValidator(_check_ref)
-]
+GitRef = Annotated[str, StringConstraints(min_length=1, max_length=255), AfterValidator(_check_ref)]
 TaskText = Annotated[
     str,
     StringConstraints(min_length=1, max_length=TASK_TEXT_MAX_CHARS),

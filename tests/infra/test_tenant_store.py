@@ -1,0 +1,251 @@
+"""TenantStore: the tables match their runtime specs and carry the protections they must."""
+
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Match, Template
+
+from cdk_app.application import cdk_json_context
+from cdk_app.config import load_environments
+from cdk_app.constructs.tenant_store import TenantStore
+from outpost.data.tables import ALL_TABLES, TENANTS, TableSpec
+from tests.infra.conftest import ENVIRONMENTS
+
+
+def tables_of(template: Template) -> dict[str, dict[str, Any]]:
+    found = template.find_resources("AWS::DynamoDB::Table")
+    return {resource["Properties"]["TableName"]: resource for resource in found.values()}
+
+
+def key_schema(spec_partition: str, spec_sort: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": spec_partition, "KeyType": "HASH"}]
+    if spec_sort:
+        schema.append({"AttributeName": spec_sort, "KeyType": "RANGE"})
+    return schema
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("spec", ALL_TABLES, ids=lambda spec: spec.logical_id)
+def test_table_matches_its_runtime_spec(
+    templates: dict[str, Template], env: str, spec: TableSpec
+) -> None:
+    table = tables_of(templates[env])[spec.table_name(env)]
+    props = table["Properties"]
+    assert props["KeySchema"] == key_schema(spec.partition.name, spec.sort and spec.sort.name)
+    indexes = {gsi["IndexName"]: gsi for gsi in props.get("GlobalSecondaryIndexes", [])}
+    assert set(indexes) == {index.name for index in spec.indexes}
+    for index in spec.indexes:
+        assert indexes[index.name]["KeySchema"] == key_schema(
+            index.partition.name, index.sort and index.sort.name
+        )
+        assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
+    if spec.ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {
+            "AttributeName": spec.ttl_attribute,
+            "Enabled": True,
+        }
+    else:
+        assert "TimeToLiveSpecification" not in props
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_tables_are_on_demand_recoverable_and_encrypted_with_the_stack_key(
+    templates: dict[str, Template], env: str
+) -> None:
+    template = templates[env]
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    tables = tables_of(template)
+    assert len(tables) == len(ALL_TABLES)
+    for table in tables.values():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {
+            "KMSMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
+            "SSEEnabled": True,
+            "SSEType": "KMS",
+        }
+
+
+def test_prod_and_staging_retain_data_and_dev_does_not(templates: dict[str, Template]) -> None:
+    for env, policy, protected in (
+        ("prod", "Retain", True),
+        ("staging", "Retain", True),
+        ("dev", "Delete", False),
+    ):
+        template = templates[env]
+        for kind in ("AWS::DynamoDB::Table", "AWS::KMS::Key", "AWS::Logs::LogGroup"):
+            for resource in template.find_resources(kind).values():
+                assert resource["DeletionPolicy"] == policy, (env, kind)
+        for table in tables_of(template).values():
+            assert table["Properties"].get("DeletionProtectionEnabled", False) is protected
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_key_rotates_and_alarm_topic_is_encrypted_and_tls_only(
+    templates: dict[str, Template], env: str
+) -> None:
+    template = templates[env]
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    template.has_resource_properties(
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
+    )
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    # CloudWatch may use the key, so that alarms can publish to the encrypted topic.
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_health_function_runs_the_runtime_handler_with_its_table(
+    templates: dict[str, Template], env: str
+) -> None:
+    template = templates[env]
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "outpost.handlers.health.handler",
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        TENANTS.env_var: Match.any_value(),
+                        "OUTPOST_ENVIRONMENT": env,
+                    }
+                )
+            },
+        },
+    )
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": Match.any_value()})
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_health_role_may_only_get_items_from_the_tenants_table(
+    templates: dict[str, Template], env: str
+) -> None:
+    template = templates[env]
+    tenants_id = next(
+        logical
+        for logical, table in template.find_resources("AWS::DynamoDB::Table").items()
+        if table["Properties"]["TableName"] == TENANTS.table_name(env)
+    )
+    policies = template.find_resources("AWS::IAM::Policy")
+    (policy,) = [p for name, p in policies.items() if "Health" in name]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    dynamo = [s for s in statements if str(s["Action"]).startswith("dynamodb")]
+    assert dynamo == [
+        {
+            "Action": "dynamodb:GetItem",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [tenants_id, "Arn"]},
+        }
+    ]
+    assert not template.find_resources("AWS::IAM::ManagedPolicy")
+    for role in template.find_resources("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_policy_allows_any_action_on_any_resource(
+    templates: dict[str, Template], env: str
+) -> None:
+    for policy in templates[env].find_resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
+            assert not any(action == "*" or action.endswith(":*") for action in actions)
+
+
+@pytest.fixture(scope="module")
+def granted() -> Template:
+    """A TenantStore whose grants are given to one role each, to read what each grant allows."""
+    settings = load_environments(cdk_json_context()["outpost"])["dev"]
+    stack = Stack(App(context={"aws:cdk:bundling-stacks": []}), "GrantProbe")
+    store = TenantStore(stack, "Store", settings=settings, encryption_key=kms.Key(stack, "Key"))
+    for name, grant in (
+        ("KeyLookup", store.grant_key_lookup),
+        ("TenantAdmin", store.grant_tenant_admin),
+        ("TaskReads", store.grant_task_reads),
+        ("TaskWrites", store.grant_task_writes),
+    ):
+        grant(iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+    return Template.from_stack(stack)
+
+
+def statements_of(template: Template, role_name: str) -> list[dict[str, Any]]:
+    (policy,) = [
+        p
+        for name, p in template.find_resources("AWS::IAM::Policy").items()
+        if name.startswith(f"{role_name}DefaultPolicy")
+    ]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def actions_of(statements: list[dict[str, Any]]) -> set[str]:
+    return {
+        a
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+
+
+def test_key_lookup_reads_single_items_only(granted: Template) -> None:
+    actions = actions_of(statements_of(granted, "KeyLookup"))
+    assert actions == {"dynamodb:GetItem", "kms:Decrypt"}
+
+
+def test_reads_cannot_write(granted: Template) -> None:
+    actions = actions_of(statements_of(granted, "TaskReads"))
+    assert "dynamodb:GetItem" in actions
+    assert "dynamodb:Query" in actions
+    assert not {
+        a
+        for a in actions
+        if a.startswith("dynamodb:") and ("Put" in a or "Update" in a or "Delete" in a)
+    }
+
+
+def test_writes_and_admin_can_write(granted: Template) -> None:
+    for role in ("TaskWrites", "TenantAdmin"):
+        actions = actions_of(statements_of(granted, role))
+        assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Encrypt"} <= actions
