@@ -18,6 +18,7 @@ IGNORED = yaml.safe_load(CONFIG.read_text())["ignore_checks"]
 def test_no_lint_findings(templates: dict[str, Template], env: str, tmp_path: Path) -> None:
     path = tmp_path / f"Outpost-{env}.template.json"
     path.write_text(json.dumps(templates[env].to_json()))
-    findings = [m for m in lint_file(path, ManualArgs(ignore_checks=IGNORED))
-                if m.rule.id[0] in "EW"]
+    findings = [
+        m for m in lint_file(path, ManualArgs(ignore_checks=IGNORED)) if m.rule.id[0] in "EW"
+    ]
     assert not findings, "\n".join(str(m) for m in findings)
