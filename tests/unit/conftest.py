@@ -8,7 +8,7 @@ import pytest
 from moto import mock_aws
 from mypy_boto3_dynamodb import DynamoDBClient
 
-from outpost.data.tables import ALL_TABLES, API_KEYS, TASKS, TENANTS, USAGE, provision_table
+from outpost.data.tables import ALL_TABLES, API_KEYS, AUDIT, TASKS, TENANTS, USAGE, provision_table
 
 ENVIRONMENT = "unit"
 
@@ -20,6 +20,7 @@ class Store:
     api_keys: str = API_KEYS.table_name(ENVIRONMENT)
     tasks: str = TASKS.table_name(ENVIRONMENT)
     usage: str = USAGE.table_name(ENVIRONMENT)
+    audit: str = AUDIT.table_name(ENVIRONMENT)
 
 
 @pytest.fixture

@@ -135,4 +135,15 @@ USAGE = TableSpec(
     ttl_attribute=TTL_ATTRIBUTE,
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (TENANTS, API_KEYS, TASKS, USAGE)
+# Append-only audit trail: sk "<timestamp>#<request_id>#<action>" orders a tenant's entries in
+# time and keeps two entries of one request apart. Entries expire after the audit retention;
+# the S3 archive keeps them for the long term.
+AUDIT = TableSpec(
+    logical_id="audit",
+    partition=KeyAttribute("tenant_id"),
+    sort=KeyAttribute("sk"),
+    ttl_attribute=TTL_ATTRIBUTE,
+)
+
+TENANT_STORE_TABLES: tuple[TableSpec, ...] = (TENANTS, API_KEYS, TASKS, USAGE)
+ALL_TABLES: tuple[TableSpec, ...] = (*TENANT_STORE_TABLES, AUDIT)

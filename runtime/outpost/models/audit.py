@@ -14,6 +14,9 @@ AuditAction = Annotated[
 ]
 DetailValue = str | int | bool | None
 
+# The partition for entries no tenant can be named for (say, a denied unknown key): admins only.
+UNATTRIBUTED = UUID(int=0)
+
 
 class RequestMetadata(DomainModel):
     source_ip: IPvAnyAddress | None = None

@@ -1,0 +1,1 @@
+"""Domain services: the decisions, taking their stores as parameters."""
