@@ -6,7 +6,6 @@ queue's retries, lands in the audit DLQ rather than being dropped.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +17,10 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import Field
 
 from outpost.data.audit import AuditRepository
-from outpost.data.tables import AUDIT
 from outpost.models.audit import AuditEntry
-from outpost.settings import RuntimeSettings
+from outpost.services.audit import AuditSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -33,17 +30,9 @@ logger = Logger(service="outpost")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-class AuditConsumerSettings(RuntimeSettings):
-    audit_table: str = Field(alias=AUDIT.env_var)
-    retention_days: int = Field(alias="OUTPOST_AUDIT_RETENTION_DAYS", ge=1)
-
-
 @cache
 def _repository() -> AuditRepository:
-    settings = AuditConsumerSettings.from_environ()
-    return AuditRepository(
-        boto3.client("dynamodb"), settings.audit_table, timedelta(days=settings.retention_days)
-    )
+    return AuditSettings.from_environ().audit_repository(boto3.client("dynamodb"))
 
 
 def store(record: SQSRecord, repository: AuditRepository | None = None) -> None:

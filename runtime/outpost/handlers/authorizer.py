@@ -9,7 +9,6 @@ display prefix at most.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -22,18 +21,15 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from pydantic import Field
 
 from outpost.data.api_keys import ApiKeyRepository
-from outpost.data.audit import AuditRepository
-from outpost.data.tables import API_KEYS, AUDIT, TENANTS
+from outpost.data.tables import API_KEYS, TENANTS
 from outpost.data.tenants import TenantRepository
 from outpost.models.audit import UNATTRIBUTED, AuditEntry, RequestMetadata
-from outpost.services.audit import AuditService, SqsAuditBuffer
+from outpost.services.audit import AuditService, AuditSettings
 from outpost.services.auth import Authenticator, DecisionCache, Denial, DenyReason
-from outpost.settings import RuntimeSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_sqs import SQSClient
 
 logger = Logger(service="outpost")
 
@@ -47,12 +43,9 @@ class Unauthorized(Exception):
         super().__init__("Unauthorized")
 
 
-class AuthorizerSettings(RuntimeSettings):
+class AuthorizerSettings(AuditSettings):
     api_keys_table: str = Field(alias=API_KEYS.env_var)
     tenants_table: str = Field(alias=TENANTS.env_var)
-    audit_table: str = Field(alias=AUDIT.env_var)
-    audit_queue_url: str = Field(alias="OUTPOST_AUDIT_QUEUE_URL")
-    audit_retention_days: int = Field(alias="OUTPOST_AUDIT_RETENTION_DAYS", default=90, ge=1)
     allow_cache_seconds: float = Field(alias="OUTPOST_AUTH_ALLOW_CACHE_SECONDS", default=30, ge=0)
     deny_cache_seconds: float = Field(alias="OUTPOST_AUTH_DENY_CACHE_SECONDS", default=60, ge=0)
     cache_entries: int = Field(alias="OUTPOST_AUTH_CACHE_ENTRIES", default=10_000, ge=1)
@@ -68,15 +61,6 @@ def build_authenticator(settings: AuthorizerSettings, dynamodb: DynamoDBClient) 
             deny_seconds=settings.deny_cache_seconds,
         ),
     )
-
-
-def build_audit(
-    settings: AuthorizerSettings, dynamodb: DynamoDBClient, sqs: SQSClient
-) -> AuditService:
-    table = AuditRepository(
-        dynamodb, settings.audit_table, timedelta(days=settings.audit_retention_days)
-    )
-    return AuditService([SqsAuditBuffer(sqs, settings.audit_queue_url).send, table.put])
 
 
 def authorize(
@@ -124,8 +108,8 @@ def authorize(
 def _dependencies() -> tuple[Authenticator, AuditService]:
     settings = AuthorizerSettings.from_environ()
     dynamodb = boto3.client("dynamodb")
-    return build_authenticator(settings, dynamodb), build_audit(
-        settings, dynamodb, boto3.client("sqs")
+    return build_authenticator(settings, dynamodb), settings.audit_service(
+        dynamodb, boto3.client("sqs")
     )
 
 

@@ -24,6 +24,7 @@ from outpost.models.api_key import (
     hash_api_key,
     parse_environment,
 )
+from outpost.models.audit import RequestMetadata
 from outpost.models.common import Environment, utc_now
 from outpost.models.tier import Tier
 
@@ -74,6 +75,15 @@ class Principal:
             key_prefix=str(context["key_prefix"]),
             scopes=frozenset(Scope(s) for s in str(context["scopes"]).split()),
         )
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated principal of a request, with what the audit trail records of it."""
+
+    principal: Principal
+    request_id: str
+    metadata: RequestMetadata
 
 
 @dataclass(frozen=True)

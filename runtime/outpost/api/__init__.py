@@ -1,0 +1,1 @@
+"""The REST API: its routes, and what every route handler shares."""

@@ -1,0 +1,115 @@
+"""Tenants and their API keys: /v1/tenants…"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from pydantic import Field
+
+from outpost.api import authorizer_cache
+from outpost.api.http import current_caller, json_response, new_resolver, parse_body
+from outpost.data.api_keys import ApiKeyRepository
+from outpost.data.tables import API_KEYS, TENANTS
+from outpost.data.tenants import TenantRepository
+from outpost.errors import NotFound
+from outpost.models.api_key import ApiKey
+from outpost.services.audit import AuditService, AuditSettings
+from outpost.services.tenants import CreateKey, CreateTenant, TenantService, UpdateTenant
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger(service="outpost")
+app = new_resolver()
+
+# Local mode replaces this with its own gateway's cache flush.
+flush_authorizer_cache: authorizer_cache.Flusher = authorizer_cache.flush_stage_cache
+
+
+class TenantsSettings(AuditSettings):
+    tenants_table: str = Field(alias=TENANTS.env_var)
+    api_keys_table: str = Field(alias=API_KEYS.env_var)
+
+
+@cache
+def _stores() -> tuple[TenantRepository, ApiKeyRepository, AuditService]:
+    settings = TenantsSettings.from_environ()
+    dynamodb = boto3.client("dynamodb")
+    return (
+        TenantRepository(dynamodb, settings.tenants_table),
+        ApiKeyRepository(dynamodb, settings.api_keys_table),
+        settings.audit_service(dynamodb, boto3.client("sqs")),
+    )
+
+
+def _service() -> TenantService:
+    tenants, keys, audit = _stores()
+    context = app.current_event.request_context
+    api_id, stage = context.api_id, context.stage
+    return TenantService(tenants, keys, audit, lambda: flush_authorizer_cache(api_id, stage))
+
+
+def _tenant_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise NotFound("no such tenant") from None
+
+
+def key_view(key: ApiKey) -> dict[str, Any]:
+    """A key as the API shows it after creation: metadata, never the key or its hash."""
+    return key.model_dump(mode="json", exclude={"key_hash"})
+
+
+@app.post("/v1/tenants")
+def create_tenant() -> Response[str]:
+    tenant = _service().create(current_caller(app), parse_body(app, CreateTenant))
+    return json_response(201, tenant.model_dump(mode="json"))
+
+
+@app.get("/v1/tenants/<tenant_id>")
+def get_tenant(tenant_id: str) -> Response[str]:
+    tenant = _service().get(current_caller(app), _tenant_id(tenant_id))
+    return json_response(200, tenant.model_dump(mode="json"))
+
+
+@app.patch("/v1/tenants/<tenant_id>")
+def update_tenant(tenant_id: str) -> Response[str]:
+    request = parse_body(app, UpdateTenant)
+    tenant = _service().update(current_caller(app), _tenant_id(tenant_id), request)
+    return json_response(200, tenant.model_dump(mode="json"))
+
+
+@app.delete("/v1/tenants/<tenant_id>")
+def delete_tenant(tenant_id: str) -> Response[str]:
+    tenant = _service().delete(current_caller(app), _tenant_id(tenant_id))
+    return json_response(200, tenant.model_dump(mode="json"))
+
+
+@app.post("/v1/tenants/<tenant_id>/api-keys")
+def create_key(tenant_id: str) -> Response[str]:
+    request = parse_body(app, CreateKey)
+    key, plaintext = _service().create_key(current_caller(app), _tenant_id(tenant_id), request)
+    return json_response(201, {**key_view(key), "key": plaintext})
+
+
+@app.get("/v1/tenants/<tenant_id>/api-keys")
+def list_keys(tenant_id: str) -> Response[str]:
+    keys = _service().list_keys(current_caller(app), _tenant_id(tenant_id))
+    return json_response(200, {"data": [key_view(key) for key in keys]})
+
+
+@app.delete("/v1/tenants/<tenant_id>/api-keys/<key_id>")
+def revoke_key(tenant_id: str, key_id: str) -> Response[str]:
+    key = _service().revoke_key(current_caller(app), _tenant_id(tenant_id), key_id)
+    return json_response(200, key_view(key))
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
