@@ -23,8 +23,9 @@ $(STAMPS)/node: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
-## Run the system locally. For now: synthesize every environment and list what it declares.
-local: synth
+## Run the whole system locally: an in-memory AWS on 127.0.0.1, the API on port 8080.
+local: setup
+	$(BIN)/outpost local --host 127.0.0.1 --port $(or $(PORT),8080)
 
 ## Every check CI runs, in order of speed.
 check: setup lint typecheck test synth lint-templates

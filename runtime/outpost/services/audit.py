@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from outpost.data.audit import AuditRepository
 from outpost.data.pagination import InvalidCursor, Page
+from outpost.data.queues import AUDIT_BUFFER
 from outpost.data.tables import AUDIT
 from outpost.errors import InvalidRequest, NotFound, PermissionDenied
 from outpost.models.api_key import Scope
@@ -48,7 +49,7 @@ class AuditSettings(RuntimeSettings):
     """Where the audit trail lives; functions that read or write it extend these settings."""
 
     audit_table: str = Field(alias=AUDIT.env_var)
-    audit_queue_url: str | None = Field(alias="OUTPOST_AUDIT_QUEUE_URL", default=None)
+    audit_queue_url: str | None = Field(alias=AUDIT_BUFFER.env_var, default=None)
     audit_retention_days: int = Field(alias="OUTPOST_AUDIT_RETENTION_DAYS", default=90, ge=1)
 
     def audit_repository(self, dynamodb: DynamoDBClient) -> AuditRepository:

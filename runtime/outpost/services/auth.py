@@ -163,6 +163,9 @@ class Authenticator:
         self._cache = cache
         self._now = now
 
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
     def authenticate(self, authorization: str | None) -> Decision:
         token = bearer_token(authorization)
         if token is None:

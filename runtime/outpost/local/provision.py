@@ -1,0 +1,32 @@
+"""Create what the stack declares — the same tables and queues, from the same specs — and
+tell the handlers where they are, through the environment variables the constructs set."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+
+from outpost.data.queues import ALL_QUEUES, QueueTimings, provision_queue
+from outpost.data.tables import ALL_TABLES, provision_table
+
+LOCAL_ENVIRONMENT = "local"
+# Short timings, so that retries and dead-lettering happen in seconds.
+LOCAL_QUEUE_TIMINGS = QueueTimings(visibility_timeout_seconds=10, retention_seconds=86_400)
+
+
+def provision() -> dict[str, str]:
+    """Provision everything; the environment variables naming it (also set in os.environ)."""
+    dynamodb = boto3.client("dynamodb")
+    sqs = boto3.client("sqs")
+    variables = {"OUTPOST_ENVIRONMENT": LOCAL_ENVIRONMENT}
+    for table in ALL_TABLES:
+        name = table.table_name(LOCAL_ENVIRONMENT)
+        provision_table(dynamodb, table, name)
+        variables[table.env_var] = name
+    for queue in ALL_QUEUES:
+        variables[queue.env_var] = provision_queue(
+            sqs, queue, LOCAL_ENVIRONMENT, LOCAL_QUEUE_TIMINGS
+        )
+    os.environ.update(variables)
+    return variables

@@ -1,0 +1,93 @@
+"""Integration tests start `outpost local` as a subprocess and talk to it over HTTP."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outpost.models import Environment
+from outpost.models.api_key import generate_api_key
+
+STARTUP_SECONDS = 60
+
+
+@dataclass
+class LocalSystem:
+    url: str
+    admin_key: str
+    output: Path
+    process: subprocess.Popen[bytes]
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        key: str | None = None,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.url + path, data=data, method=method)  # noqa: S310
+        request.add_header("Content-Type", "application/json")
+        request.add_header("User-Agent", "outpost-integration-tests/1")
+        if key is not None:
+            request.add_header("Authorization", f"Bearer {key}")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def logs(self) -> str:
+        return self.output.read_text(errors="replace")
+
+
+def _start(tmp: Path) -> LocalSystem:
+    admin_key = generate_api_key(Environment.LIVE)
+    output = tmp / "outpost-local.log"
+    environment = {
+        **os.environ,
+        "OUTPOST_ADMIN_KEY": admin_key,
+        "PYTHONUNBUFFERED": "1",
+        "POWERTOOLS_LOG_LEVEL": "DEBUG",
+    }
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "outpost.cli", "local", "--port", "0"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        found = re.search(r"API:\s+(http://127\.0\.0\.1:\d+)", output.read_text(errors="replace"))
+        if found:
+            return LocalSystem(found.group(1), admin_key, output, process)
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"outpost local did not start:\n{output.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+    system = _start(tmp_path_factory.mktemp("local"))
+    yield system
+    system.process.send_signal(signal.SIGTERM)
+    assert system.process.wait(timeout=15) == 0, "local mode did not stop cleanly on SIGTERM"
