@@ -95,6 +95,8 @@ class EnvironmentSettings(Settings):
     removal_policy: Literal["destroy", "retain"] = "retain"
     log_retention: str = "ONE_MONTH"
     audit_retention_days: Annotated[int, Field(ge=1)] = 90
+    # Object lock (governance mode) on each archived audit entry.
+    audit_archive_lock_days: Annotated[int, Field(ge=1)] = 365
     lambda_: LambdaSettings = Field(default_factory=LambdaSettings, alias="lambda")
     queues: QueueSettings = Field(default_factory=QueueSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from cdk_app.config import EnvironmentSettings
+from cdk_app.constructs.audit_trail import AuditTrail
 from cdk_app.constructs.platform import Platform
 from cdk_app.constructs.tenant_store import TenantStore
 
@@ -26,6 +27,14 @@ class OutpostStack(Stack):
         self.platform = Platform(self, "Platform", settings=settings)
         self.tenant_store = TenantStore(
             self, "TenantStore", settings=settings, encryption_key=self.platform.key
+        )
+        self.audit_trail = AuditTrail(
+            self,
+            "AuditTrail",
+            settings=settings,
+            encryption_key=self.platform.key,
+            alarm_topic=self.platform.alarm_topic,
+            access_logs=self.platform.access_logs,
         )
         CfnOutput(self, "AlarmTopicArn", value=self.platform.alarm_topic.topic_arn)
         CfnOutput(self, "TenantsTable", value=self.tenant_store.tenants.table_name)

@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_app.application import cdk_json_context
 from cdk_app.config import load_environments
 from cdk_app.constructs.tenant_store import TenantStore
-from outpost.data.tables import TENANT_STORE_TABLES, TENANTS, TableSpec
+from outpost.data.tables import ALL_TABLES, TENANTS, TableSpec
 from tests.infra.conftest import ENVIRONMENTS
 
 
@@ -28,7 +28,7 @@ def key_schema(spec_partition: str, spec_sort: str | None) -> list[dict[str, str
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-@pytest.mark.parametrize("spec", TENANT_STORE_TABLES, ids=lambda spec: spec.logical_id)
+@pytest.mark.parametrize("spec", ALL_TABLES, ids=lambda spec: spec.logical_id)
 def test_table_matches_its_runtime_spec(
     templates: dict[str, Template], env: str, spec: TableSpec
 ) -> None:
@@ -58,7 +58,7 @@ def test_tables_are_on_demand_recoverable_and_encrypted_with_the_stack_key(
     template = templates[env]
     (key_id,) = template.find_resources("AWS::KMS::Key")
     tables = tables_of(template)
-    assert len(tables) == len(TENANT_STORE_TABLES)
+    assert {spec.table_name(env) for spec in ALL_TABLES} == set(tables)
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -202,7 +202,7 @@ def granted() -> Template:
     stack = Stack(App(context={"aws:cdk:bundling-stacks": []}), "GrantProbe")
     store = TenantStore(stack, "Store", settings=settings, encryption_key=kms.Key(stack, "Key"))
     for name, grant in (
-        ("KeyLookup", store.grant_key_lookup),
+        ("KeyAuthentication", store.grant_key_authentication),
         ("TenantAdmin", store.grant_tenant_admin),
         ("TaskReads", store.grant_task_reads),
         ("TaskWrites", store.grant_task_writes),
@@ -229,9 +229,15 @@ def actions_of(statements: list[dict[str, Any]]) -> set[str]:
     }
 
 
-def test_key_lookup_reads_single_items_only(granted: Template) -> None:
-    actions = actions_of(statements_of(granted, "KeyLookup"))
-    assert actions == {"dynamodb:GetItem", "kms:Decrypt"}
+def test_key_authentication_reads_items_and_records_use_only(granted: Template) -> None:
+    actions = actions_of(statements_of(granted, "KeyAuthentication"))
+    assert actions == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    }
 
 
 def test_reads_cannot_write(granted: Template) -> None:

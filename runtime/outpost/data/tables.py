@@ -41,6 +41,8 @@ class TableSpec:
     sort: KeyAttribute | None = None
     indexes: tuple[IndexSpec, ...] = ()
     ttl_attribute: str | None = None
+    # A stream of new items, for consumers that copy them elsewhere (the audit archive).
+    stream: bool = False
 
     def table_name(self, environment: str) -> str:
         return f"outpost-{self.logical_id.replace('_', '-')}-{environment}"
@@ -63,6 +65,8 @@ class TableSpec:
         }
         if self.indexes:
             request["GlobalSecondaryIndexes"] = [_gsi(index) for index in self.indexes]
+        if self.stream:
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
         return request
 
     def _index_keys(self) -> list[KeyAttribute | None]:
@@ -143,7 +147,7 @@ AUDIT = TableSpec(
     partition=KeyAttribute("tenant_id"),
     sort=KeyAttribute("sk"),
     ttl_attribute=TTL_ATTRIBUTE,
+    stream=True,
 )
 
-TENANT_STORE_TABLES: tuple[TableSpec, ...] = (TENANTS, API_KEYS, TASKS, USAGE)
-ALL_TABLES: tuple[TableSpec, ...] = (*TENANT_STORE_TABLES, AUDIT)
+ALL_TABLES: tuple[TableSpec, ...] = (TENANTS, API_KEYS, TASKS, USAGE, AUDIT)
