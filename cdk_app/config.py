@@ -88,6 +88,11 @@ class ApiSettings(Settings):
     throttle_rate_per_second: Annotated[float, Field(gt=0)] = 100
     throttle_burst: Annotated[int, Field(ge=1)] = 200
     authorizer_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    # The authorizer function's own in-memory cache of allows: the worst-case delay before a
+    # revoked key stops working (API Gateway's cache is flushed on revocation).
+    authorizer_allow_cache_seconds: Annotated[int, Field(ge=0, le=300)] = 30
+    authorizer_deny_cache_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    waf: bool = True
 
 
 class EnvironmentSettings(Settings):

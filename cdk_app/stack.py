@@ -9,8 +9,11 @@ from constructs import Construct
 
 from cdk_app.config import EnvironmentSettings
 from cdk_app.constructs.audit_trail import AuditTrail
+from cdk_app.constructs.auth_api import AuthApi
 from cdk_app.constructs.platform import Platform
 from cdk_app.constructs.tenant_store import TenantStore
+from outpost.api.routes import RouteGroup
+from outpost.data.tables import API_KEYS, TENANTS
 
 
 class OutpostStack(Stack):
@@ -36,5 +39,21 @@ class OutpostStack(Stack):
             alarm_topic=self.platform.alarm_topic,
             access_logs=self.platform.access_logs,
         )
+        self.api = AuthApi(
+            self,
+            "Api",
+            settings=settings,
+            environment={
+                **self.tenant_store.table_environment(TENANTS, API_KEYS),
+                **self.audit_trail.environment(),
+            },
+        )
+        self.tenant_store.grant_health_check(self.api.handler(RouteGroup.HEALTH).role)
+        self.tenant_store.grant_key_authentication(self.api.authorizer.role)
+        self.audit_trail.grant_record(self.api.authorizer.role)
+        self.tenant_store.grant_tenant_admin(self.api.handler(RouteGroup.TENANTS).role)
+        self.audit_trail.grant_record(self.api.handler(RouteGroup.TENANTS).role)
+        self.audit_trail.grant_read(self.api.handler(RouteGroup.AUDIT).role)
+
+        CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         CfnOutput(self, "AlarmTopicArn", value=self.platform.alarm_topic.topic_arn)
-        CfnOutput(self, "TenantsTable", value=self.tenant_store.tenants.table_name)

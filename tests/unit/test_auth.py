@@ -1,5 +1,6 @@
 """Authentication decisions: format first, hash lookup, revocation, tenant status, caching."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -8,7 +9,9 @@ import pytest
 from outpost.data.api_keys import ApiKeyRepository
 from outpost.data.tenants import TenantRepository
 from outpost.models import ApiKey, Environment, Scope, Tenant, TenantStatus, Tier
+from outpost.models.api_key import parse_environment
 from outpost.services.auth import (
+    AUTHORIZATION_PATTERN,
     Authenticator,
     DecisionCache,
     Denial,
@@ -198,3 +201,25 @@ def test_principal_scopes() -> None:
 )
 def test_bearer_token(header: str, token: str | None) -> None:
     assert bearer_token(header) == token
+
+
+@pytest.mark.parametrize(
+    ("header", "well_formed"),
+    [
+        ("Bearer op_live_" + "a" * 32, True),
+        ("bearer op_test_" + "0" * 32, True),
+        ("Bearer op_live_" + "A" * 32, False),
+        ("Bearer  op_live_" + "a" * 32, False),
+        ("op_live_" + "a" * 32, False),
+        ("Bearer op_live_" + "a" * 32 + " ", False),
+    ],
+)
+def test_authorization_pattern_agrees_with_the_authenticator(
+    header: str, well_formed: bool
+) -> None:
+    """API Gateway's pre-check must never refuse what the function would accept."""
+    assert bool(re.match(AUTHORIZATION_PATTERN, header)) is well_formed
+    token = bearer_token(header)
+    if well_formed:
+        assert token is not None
+        parse_environment(token)

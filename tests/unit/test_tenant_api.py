@@ -169,7 +169,7 @@ def test_patch_and_soft_delete_flush_the_authorizer_cache(api: Api) -> None:
     assert (status, updated["tier"], updated["status"]) == (200, "enterprise", "suspended")
     status, deleted = api.call("DELETE", path, api.admin)
     assert (status, deleted["status"]) == (200, "deleted")
-    assert api.flushes == [("local", "v1"), ("local", "v1")]
+    assert api.flushes == [("local", "local"), ("local", "local")]
     assert api.call("PATCH", path, api.admin, {"name": "Back"})[0] == 409
 
 
@@ -197,7 +197,7 @@ def test_keys_are_shown_once_and_revocable(api: Api) -> None:
     )
     assert status == 200
     assert revoked["revoked_at"]
-    assert api.flushes == [("local", "v1")]
+    assert api.flushes == [("local", "local")]
     stored = ApiKeyRepository(api.store.client, api.store.api_keys).list_for_tenant(UUID(tenant_id))
     assert stored[0].revoked
 

@@ -10,7 +10,7 @@ from typing import Any
 from outpost.api.routes import Route
 
 LOCAL_API_ID = "local"
-LOCAL_STAGE = "v1"
+LOCAL_STAGE = "local"
 
 
 def proxy_event(

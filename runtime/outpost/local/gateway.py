@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -29,11 +30,12 @@ from outpost.handlers import authorizer
 from outpost.local.events import LOCAL_API_ID, LOCAL_STAGE, proxy_event
 from outpost.local.lambda_context import LocalLambdaContext
 from outpost.services.audit import AuditService
-from outpost.services.auth import Authenticator
+from outpost.services.auth import AUTHORIZATION_PATTERN, Authenticator
 
 logger = Logger(service="outpost")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+_WELL_FORMED = re.compile(AUTHORIZATION_PATTERN)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -180,8 +182,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """The authorizer context for the handler, or the error API Gateway would answer."""
         if not route.authorized:
             return None
-        token = self.headers.get("Authorization")
-        if not token:  # API Gateway answers 401 without invoking the authorizer
+        token = self.headers.get("Authorization") or ""
+        if not _WELL_FORMED.match(token):  # API Gateway answers 401 without invoking it
             return _error(401, "unauthorized", "Unauthorized", request_id)
         try:
             policy = self.server.local_authorizer.authorize(token, route.method, path)

@@ -28,6 +28,11 @@ from outpost.models.audit import RequestMetadata
 from outpost.models.common import Environment, utc_now
 from outpost.models.tier import Tier
 
+# The header shape API Gateway checks before it invokes the authorizer at all (a TOKEN
+# authorizer's validation expression; local mode applies the same): floods of malformed tokens
+# never reach the function. The scheme is case-insensitive, as RFC 6750 has it.
+AUTHORIZATION_PATTERN = r"^[Bb][Ee][Aa][Rr][Ee][Rr] op_(live|test)_[0-9a-f]{32}$"
+
 # last_used_at is written at most this often per key, and only on a cache miss.
 LAST_USED_GRANULARITY = timedelta(minutes=5)
 
