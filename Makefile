@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup local check lint typecheck test synth lint-templates schemas clean
+.PHONY: setup local check lint typecheck test synth lint-templates schemas openapi clean
 
 setup: $(STAMPS)/python $(STAMPS)/node
 
@@ -51,6 +51,9 @@ lint-templates:
 
 schemas:
 	$(BIN)/python -m outpost.models.schema docs/schemas
+
+openapi:
+	$(BIN)/python -m outpost.api.openapi docs/api/openapi.yaml
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out $(STAMPS)

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from outpost.api.routes import match
+from outpost.api.schemas import ErrorResponse
 from outpost.data.api_keys import ApiKeyRepository
 from outpost.data.tables import API_KEYS, AUDIT, TENANTS
 from outpost.data.tenants import TenantRepository
@@ -72,7 +73,13 @@ class Api:
         )
         module = importlib.import_module(route.group.handler.rsplit(".", 1)[0])
         response = module.handler(event, LambdaContext())
-        return response["statusCode"], json.loads(response["body"])
+        status, payload = response["statusCode"], json.loads(response["body"])
+        # Every answer is what docs/api/openapi.yaml says it is.
+        if status == route.status:
+            route.response.model_validate(payload)
+        else:
+            ErrorResponse.model_validate(payload)
+        return status, payload
 
     def new_tenant(self, email: str = "ops@acme.example", tier: str = "pro") -> dict[str, Any]:
         status, tenant = self.call(

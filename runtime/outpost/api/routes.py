@@ -1,11 +1,24 @@
 """Every route of the API, once: the AuthApi construct builds API Gateway from this table, the
-local gateway routes by it, and a test holds docs/api/openapi.yaml to it."""
+local gateway routes by it, and docs/api/openapi.yaml is generated from it."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from pydantic import BaseModel
+
+from outpost.api.schemas import (
+    ApiKeyList,
+    ApiKeyView,
+    AuditPage,
+    CreatedApiKey,
+    HealthResponse,
+)
+from outpost.models.tenant import Tenant
+from outpost.services.audit import AuditQuery
+from outpost.services.tenants import CreateKey, CreateTenant, UpdateTenant
 
 
 class RouteGroup(StrEnum):
@@ -25,19 +38,95 @@ class Route:
     method: str
     path: str
     group: RouteGroup
+    summary: str
+    response: type[BaseModel]
+    status: int = 200
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    # Refusals this route can answer besides 401/403/429 (which every authorized route can).
+    errors: tuple[int, ...] = ()
     authorized: bool = True
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/health", RouteGroup.HEALTH, authorized=False),
-    Route("POST", "/v1/tenants", RouteGroup.TENANTS),
-    Route("GET", "/v1/tenants/{tenant_id}", RouteGroup.TENANTS),
-    Route("PATCH", "/v1/tenants/{tenant_id}", RouteGroup.TENANTS),
-    Route("DELETE", "/v1/tenants/{tenant_id}", RouteGroup.TENANTS),
-    Route("POST", "/v1/tenants/{tenant_id}/api-keys", RouteGroup.TENANTS),
-    Route("GET", "/v1/tenants/{tenant_id}/api-keys", RouteGroup.TENANTS),
-    Route("DELETE", "/v1/tenants/{tenant_id}/api-keys/{key_id}", RouteGroup.TENANTS),
-    Route("GET", "/v1/audit", RouteGroup.AUDIT),
+    Route(
+        "GET",
+        "/health",
+        RouteGroup.HEALTH,
+        "Is the API up and its store reachable?",
+        HealthResponse,
+        authorized=False,
+    ),
+    Route(
+        "POST",
+        "/v1/tenants",
+        RouteGroup.TENANTS,
+        "Create a tenant (admin)",
+        Tenant,
+        201,
+        body=CreateTenant,
+        errors=(400, 409, 422),
+    ),
+    Route(
+        "GET",
+        "/v1/tenants/{tenant_id}",
+        RouteGroup.TENANTS,
+        "Get a tenant (admin, or the tenant itself)",
+        Tenant,
+        errors=(404,),
+    ),
+    Route(
+        "PATCH",
+        "/v1/tenants/{tenant_id}",
+        RouteGroup.TENANTS,
+        "Change a tenant's name, email, tier or status (admin)",
+        Tenant,
+        body=UpdateTenant,
+        errors=(400, 404, 409, 422),
+    ),
+    Route(
+        "DELETE",
+        "/v1/tenants/{tenant_id}",
+        RouteGroup.TENANTS,
+        "Soft-delete a tenant; its keys stop working (admin)",
+        Tenant,
+        errors=(404,),
+    ),
+    Route(
+        "POST",
+        "/v1/tenants/{tenant_id}/api-keys",
+        RouteGroup.TENANTS,
+        "Create an API key; the full key is in this response only",
+        CreatedApiKey,
+        201,
+        body=CreateKey,
+        errors=(400, 404, 409, 422),
+    ),
+    Route(
+        "GET",
+        "/v1/tenants/{tenant_id}/api-keys",
+        RouteGroup.TENANTS,
+        "List a tenant's API keys (metadata only)",
+        ApiKeyList,
+        errors=(404,),
+    ),
+    Route(
+        "DELETE",
+        "/v1/tenants/{tenant_id}/api-keys/{key_id}",
+        RouteGroup.TENANTS,
+        "Revoke an API key, permanently",
+        ApiKeyView,
+        errors=(404,),
+    ),
+    Route(
+        "GET",
+        "/v1/audit",
+        RouteGroup.AUDIT,
+        "Read the audit trail, newest first (admins may name a tenant)",
+        AuditPage,
+        query=AuditQuery,
+        errors=(400, 404, 422),
+    ),
 )
 
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 
 from outpost.api.http import current_caller, json_response, new_resolver
+from outpost.api.schemas import AuditPage
 from outpost.data.audit import AuditRepository
 from outpost.services.audit import AuditQuery, AuditSettings, read_audit
 
@@ -30,11 +31,7 @@ def list_audit() -> Response[str]:
     query = AuditQuery.model_validate(app.current_event.query_string_parameters or {})
     page = read_audit(current_caller(app), _repository(), query)
     return json_response(
-        200,
-        {
-            "data": [entry.model_dump(mode="json") for entry in page.items],
-            "next_cursor": page.next_cursor,
-        },
+        200, AuditPage(data=page.items, next_cursor=page.next_cursor).model_dump(mode="json")
     )
 
 

@@ -13,11 +13,11 @@ from pydantic import Field
 
 from outpost.api import authorizer_cache
 from outpost.api.http import current_caller, json_response, new_resolver, parse_body
+from outpost.api.schemas import ApiKeyList, ApiKeyView, CreatedApiKey
 from outpost.data.api_keys import ApiKeyRepository
 from outpost.data.tables import API_KEYS, TENANTS
 from outpost.data.tenants import TenantRepository
 from outpost.errors import NotFound
-from outpost.models.api_key import ApiKey
 from outpost.services.audit import AuditService, AuditSettings
 from outpost.services.tenants import CreateKey, CreateTenant, TenantService, UpdateTenant
 
@@ -61,11 +61,6 @@ def _tenant_id(raw: str) -> UUID:
         raise NotFound("no such tenant") from None
 
 
-def key_view(key: ApiKey) -> dict[str, Any]:
-    """A key as the API shows it after creation: metadata, never the key or its hash."""
-    return key.model_dump(mode="json", exclude={"key_hash"})
-
-
 @app.post("/v1/tenants")
 def create_tenant() -> Response[str]:
     tenant = _service().create(current_caller(app), parse_body(app, CreateTenant))
@@ -95,19 +90,20 @@ def delete_tenant(tenant_id: str) -> Response[str]:
 def create_key(tenant_id: str) -> Response[str]:
     request = parse_body(app, CreateKey)
     key, plaintext = _service().create_key(current_caller(app), _tenant_id(tenant_id), request)
-    return json_response(201, {**key_view(key), "key": plaintext})
+    created = CreatedApiKey(**ApiKeyView.of(key).model_dump(), key=plaintext)
+    return json_response(201, created.model_dump(mode="json"))
 
 
 @app.get("/v1/tenants/<tenant_id>/api-keys")
 def list_keys(tenant_id: str) -> Response[str]:
     keys = _service().list_keys(current_caller(app), _tenant_id(tenant_id))
-    return json_response(200, {"data": [key_view(key) for key in keys]})
+    return json_response(200, ApiKeyList(data=[ApiKeyView.of(key) for key in keys]).model_dump())
 
 
 @app.delete("/v1/tenants/<tenant_id>/api-keys/<key_id>")
 def revoke_key(tenant_id: str, key_id: str) -> Response[str]:
     key = _service().revoke_key(current_caller(app), _tenant_id(tenant_id), key_id)
-    return json_response(200, key_view(key))
+    return json_response(200, ApiKeyView.of(key).model_dump())
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
