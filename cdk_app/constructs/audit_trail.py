@@ -24,9 +24,9 @@ from cdk_app.config import EnvironmentSettings
 from cdk_app.constructs.function import RuntimeFunction
 from cdk_app.constructs.grants import grant_item_actions, grant_key
 from cdk_app.constructs.tables import spec_table
+from outpost.data.buckets import AUDIT_ARCHIVE
 from outpost.data.queues import AUDIT_BUFFER
 from outpost.data.tables import AUDIT
-from outpost.handlers.audit_archiver import ARCHIVE_BUCKET_ENV
 
 CONSUMER_TIMEOUT = Duration.seconds(30)
 
@@ -137,7 +137,7 @@ class AuditTrail(Construct):
             settings=settings,
             handler="outpost.handlers.audit_archiver.handler",
             description="copies new audit entries to the archive bucket",
-            environment={ARCHIVE_BUCKET_ENV: self.archive.bucket_name},
+            environment={AUDIT_ARCHIVE.env_var: self.archive.bucket_name},
         )
         self.archiver.function.add_event_source(
             event_sources.DynamoEventSource(

@@ -39,5 +39,29 @@ def local(
         raise typer.Exit(2) from None
 
 
+@app.command("bootstrap-admin")
+def bootstrap_admin(
+    environment: Annotated[str, typer.Option("--env", help="The deployed environment: dev, …")],
+) -> None:
+    """Install the first admin key of a deployed environment and print it, once.
+
+    Uses your AWS credentials (the usual AWS_PROFILE / AWS_REGION). Running it again makes
+    another admin key; revoke the old one with the API.
+    """
+    import boto3  # noqa: PLC0415
+
+    from outpost.data.api_keys import ApiKeyRepository  # noqa: PLC0415
+    from outpost.data.tables import API_KEYS, TENANTS  # noqa: PLC0415
+    from outpost.data.tenants import TenantRepository  # noqa: PLC0415
+    from outpost.services.bootstrap import ensure_admin_key  # noqa: PLC0415
+
+    dynamodb = boto3.client("dynamodb")
+    admin = ensure_admin_key(
+        TenantRepository(dynamodb, TENANTS.table_name(environment)),
+        ApiKeyRepository(dynamodb, API_KEYS.table_name(environment)),
+    )
+    typer.echo(f"admin key for {environment} (shown once, store it now): {admin.plaintext}")
+
+
 if __name__ == "__main__":
     app()

@@ -25,6 +25,7 @@ STARTUP_SECONDS = 60
 @dataclass
 class LocalSystem:
     url: str
+    aws_endpoint: str
     admin_key: str
     output: Path
     process: subprocess.Popen[bytes]
@@ -75,9 +76,11 @@ def _start(tmp: Path) -> LocalSystem:
         )
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
-        found = re.search(r"API:\s+(http://127\.0\.0\.1:\d+)", output.read_text(errors="replace"))
-        if found:
-            return LocalSystem(found.group(1), admin_key, output, process)
+        text = output.read_text(errors="replace")
+        api = re.search(r"API:\s+(http://127\.0\.0\.1:\d+)", text)
+        aws = re.search(r"AWS:\s+(http://127\.0\.0\.1:\d+)", text)
+        if api and aws:
+            return LocalSystem(api.group(1), aws.group(1), admin_key, output, process)
         if process.poll() is not None:
             break
         time.sleep(0.1)

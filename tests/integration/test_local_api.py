@@ -1,8 +1,10 @@
 """Local mode over HTTP: tenants, keys, revocation, bad keys, isolation and the audit trail."""
 
+import json
 import time
 from typing import Any
 
+import boto3
 import pytest
 
 from outpost.models.audit import UNATTRIBUTED
@@ -168,6 +170,29 @@ def test_a_tenant_reads_only_its_own_audit(local_system: LocalSystem, acme: dict
     assert {e["tenant_id"] for e in entries} == {acme["tenant"]["tenant_id"]}
     status, _ = local_system.call("GET", f"/v1/audit?tenant_id={UNATTRIBUTED}", acme["key"]["key"])
     assert status == 404
+
+
+def test_audit_entries_reach_the_archive(local_system: LocalSystem, acme: dict[str, Any]) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=local_system.aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    prefix = f"audit/{acme['tenant']['tenant_id']}/"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        listed = s3.list_objects_v2(Bucket="outpost-audit-archive-local", Prefix=prefix)
+        if listed.get("KeyCount"):
+            break
+        time.sleep(0.3)
+    keys = [item["Key"] for item in listed.get("Contents", [])]
+    assert keys, "no audit entry was archived"
+    body = json.loads(
+        s3.get_object(Bucket="outpost-audit-archive-local", Key=keys[0])["Body"].read()
+    )
+    assert body["tenant_id"] == acme["tenant"]["tenant_id"]
 
 
 def test_no_full_key_reaches_the_logs(local_system: LocalSystem, acme: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from pydantic import Field
 
 from outpost.data.audit import entry_sort_key
+from outpost.data.buckets import AUDIT_ARCHIVE
 from outpost.models.audit import AuditEntry
 from outpost.settings import RuntimeSettings
 
@@ -35,11 +36,9 @@ if TYPE_CHECKING:
 logger = Logger(service="outpost")
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
-ARCHIVE_BUCKET_ENV = "OUTPOST_AUDIT_ARCHIVE_BUCKET"
-
 
 class ArchiverSettings(RuntimeSettings):
-    bucket: str = Field(alias=ARCHIVE_BUCKET_ENV)
+    bucket: str = Field(alias=AUDIT_ARCHIVE.env_var)
 
 
 def archive_key(entry: AuditEntry) -> str:

@@ -36,30 +36,50 @@ def sqs_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-class SqsPoller(threading.Thread):
-    def __init__(self, name: str, queue_url: str, handler: Handler, batch_size: int = 10) -> None:
+class Poller(threading.Thread):
+    """A daemon thread that polls until stopped and outlives any one bad batch, as Lambda does."""
+
+    def __init__(self, name: str, handler: Handler) -> None:
         super().__init__(name=f"poller-{name}", daemon=True)
-        self._queue_url = queue_url
         self._handler = handler
-        self._batch_size = batch_size
         self._stopping = threading.Event()
 
     def stop(self) -> None:
         self._stopping.set()
 
     def run(self) -> None:
-        sqs = boto3.client("sqs")
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        self._prepare()
         while not self._stopping.is_set():
             try:
-                self._poll_once(sqs, queue_arn)
-            except Exception:  # a poller must outlive any one bad batch, as Lambda does
+                self._poll_once()
+            except Exception:
                 logger.exception("poll failed", extra={"poller": self.name})
                 self._stopping.wait(1)
 
-    def _poll_once(self, sqs: Any, queue_arn: str) -> None:
+    def _prepare(self) -> None:
+        """Set up before the first poll."""
+
+    def _poll_once(self) -> None:
+        raise NotImplementedError
+
+
+class SqsPoller(Poller):
+    def __init__(self, name: str, queue_url: str, handler: Handler, batch_size: int = 10) -> None:
+        super().__init__(name, handler)
+        self._queue_url = queue_url
+        self._batch_size = batch_size
+        self._sqs: Any = None
+        self._queue_arn = ""
+
+    def _prepare(self) -> None:
+        self._sqs = boto3.client("sqs")
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self._queue_url, AttributeNames=["QueueArn"]
+        )
+        self._queue_arn = attributes["Attributes"]["QueueArn"]
+
+    def _poll_once(self) -> None:
+        sqs, queue_arn = self._sqs, self._queue_arn
         messages = sqs.receive_message(
             QueueUrl=self._queue_url,
             MaxNumberOfMessages=self._batch_size,
@@ -78,3 +98,44 @@ class SqsPoller(threading.Thread):
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
                 ],
             )
+
+
+class StreamPoller(Poller):
+    """A DynamoDB stream's records, in order, handed to the handler in batches; a batch whose
+    records failed is logged (local mode keeps no failure destination)."""
+
+    def __init__(self, name: str, table_name: str, handler: Handler) -> None:
+        super().__init__(name, handler)
+        self._table_name = table_name
+        self._streams: Any = None
+        self._stream_arn = ""
+        self._iterators: dict[str, str] = {}
+
+    def _prepare(self) -> None:
+        table = boto3.client("dynamodb").describe_table(TableName=self._table_name)["Table"]
+        self._stream_arn = table["LatestStreamArn"]
+        self._streams = boto3.client("dynamodbstreams")
+
+    def _poll_once(self) -> None:
+        shards = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]
+        for shard in shards["Shards"]:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self._streams.get_shard_iterator(
+                    StreamArn=self._stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            response = self._streams.get_records(ShardIterator=self._iterators[shard_id])
+            self._iterators[shard_id] = response["NextShardIterator"]
+            if response["Records"]:
+                event = {
+                    "Records": [
+                        {**r, "eventSourceARN": self._stream_arn} for r in response["Records"]
+                    ]
+                }
+                result = self._handler(event, LocalLambdaContext(self.name)) or {}
+                if result.get("batchItemFailures"):
+                    logger.error(
+                        "stream records failed",
+                        extra={"poller": self.name, "failures": len(result["batchItemFailures"])},
+                    )
+        self._stopping.wait(0.5)

@@ -7,6 +7,7 @@ import os
 
 import boto3
 
+from outpost.data.buckets import ALL_BUCKETS
 from outpost.data.queues import ALL_QUEUES, QueueTimings, provision_queue
 from outpost.data.tables import ALL_TABLES, provision_table
 
@@ -24,6 +25,11 @@ def provision() -> dict[str, str]:
         name = table.table_name(LOCAL_ENVIRONMENT)
         provision_table(dynamodb, table, name)
         variables[table.env_var] = name
+    s3 = boto3.client("s3")
+    for bucket in ALL_BUCKETS:
+        name = bucket.local_name(LOCAL_ENVIRONMENT)
+        s3.create_bucket(Bucket=name)
+        variables[bucket.env_var] = name
     for queue in ALL_QUEUES:
         variables[queue.env_var] = provision_queue(
             sqs, queue, LOCAL_ENVIRONMENT, LOCAL_QUEUE_TIMINGS

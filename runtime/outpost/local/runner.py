@@ -10,14 +10,15 @@ import boto3
 
 from outpost.data.api_keys import ApiKeyRepository
 from outpost.data.queues import AUDIT_BUFFER
+from outpost.data.tables import AUDIT
 from outpost.data.tenants import TenantRepository
-from outpost.handlers import audit_consumer, tenants
+from outpost.handlers import audit_archiver, audit_consumer, tenants
 from outpost.handlers.authorizer import AuthorizerSettings, build_authenticator
 from outpost.local.aws import in_memory_aws
 from outpost.local.gateway import Gateway, LocalAuthorizer
-from outpost.local.pollers import SqsPoller
+from outpost.local.pollers import Poller, SqsPoller, StreamPoller
 from outpost.local.provision import provision
-from outpost.services.bootstrap import ensure_admin_key
+from outpost.services.bootstrap import check_admin_key, ensure_admin_key
 
 # As API Gateway's authorizer cache in the cloud (the AuthApi's default).
 AUTHORIZER_CACHE_SECONDS = 300
@@ -29,7 +30,8 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def run(host: str, port: int, admin_key: str | None, echo: Callable[[str], None]) -> None:
     """Serve until Ctrl-C or SIGTERM; all state lives in memory and ends with the process."""
-    with in_memory_aws():
+    check_admin_key(admin_key)
+    with in_memory_aws() as aws_endpoint:
         variables = provision()
         dynamodb = boto3.client("dynamodb")
         settings = AuthorizerSettings.from_environ()
@@ -44,14 +46,20 @@ def run(host: str, port: int, admin_key: str | None, echo: Callable[[str], None]
             ApiKeyRepository(dynamodb, settings.api_keys_table),
             admin_key,
         )
-        pollers = [SqsPoller("audit", variables[AUDIT_BUFFER.env_var], audit_consumer.handler)]
+        pollers: list[Poller] = [
+            SqsPoller("audit", variables[AUDIT_BUFFER.env_var], audit_consumer.handler),
+            StreamPoller("audit-archive", variables[AUDIT.env_var], audit_archiver.handler),
+        ]
         gateway = Gateway(host, port, local_authorizer)
         for poller in pollers:
             poller.start()
         shown = (
             admin.plaintext if admin_key is None else f"{admin.record.prefix}… (OUTPOST_ADMIN_KEY)"
         )
-        echo(f"Outpost local mode\n  API:       {gateway.url}\n  admin key: {shown}")
+        echo(
+            f"Outpost local mode\n  API:       {gateway.url}\n  admin key: {shown}\n"
+            f"  AWS:       {aws_endpoint} (in memory; any credentials)"
+        )
         echo("Ctrl-C stops it; everything is held in memory.")
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
         try:

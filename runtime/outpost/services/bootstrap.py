@@ -38,15 +38,22 @@ class AdminKey:
     created: bool
 
 
-def ensure_admin_key(
-    tenants: TenantRepository, keys: ApiKeyRepository, admin_key: str | None = None
-) -> AdminKey:
+def check_admin_key(admin_key: str | None) -> None:
+    """Refuse a chosen admin key that is malformed or not a live key, before anything starts."""
+    if admin_key is None:
+        return
     try:
-        environment = parse_environment(admin_key) if admin_key else Environment.LIVE
+        environment = parse_environment(admin_key)
     except InvalidApiKeyFormat as error:
         raise InvalidRequest(f"the admin key is malformed: {error}") from None
     if environment is not Environment.LIVE:
         raise InvalidRequest("the admin key must be an op_live_ key")
+
+
+def ensure_admin_key(
+    tenants: TenantRepository, keys: ApiKeyRepository, admin_key: str | None = None
+) -> AdminKey:
+    check_admin_key(admin_key)
     with contextlib.suppress(TenantExists):
         tenants.create(
             Tenant(
