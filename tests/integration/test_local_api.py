@@ -195,6 +195,28 @@ def test_audit_entries_reach_the_archive(local_system: LocalSystem, acme: dict[s
     assert body["tenant_id"] == acme["tenant"]["tenant_id"]
 
 
+def test_handler_logs_carry_request_and_tenant(
+    local_system: LocalSystem, acme: dict[str, Any]
+) -> None:
+    status, body = local_system.call("GET", "/v1/tenants/not-a-uuid", acme["key"]["key"])
+    assert status == 404
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        refusals = [
+            json.loads(line)
+            for line in local_system.logs().splitlines()
+            if line.startswith("{") and '"request refused"' in line
+        ]
+        mine = [r for r in refusals if r.get("request_id") == body["error"]["request_id"]]
+        if mine:
+            break
+        time.sleep(0.1)
+    (line,) = mine
+    assert line["tenant_id"] == acme["tenant"]["tenant_id"]
+    assert line["key_prefix"] == acme["key"]["prefix"]
+    assert line["level"] == "INFO"
+
+
 def test_no_full_key_reaches_the_logs(local_system: LocalSystem, acme: dict[str, Any]) -> None:
     """Runs last: by now every route and the authorizer have logged (at DEBUG)."""
     logs = local_system.logs()

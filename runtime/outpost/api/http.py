@@ -61,6 +61,7 @@ def new_resolver() -> APIGatewayRestResolver:
         return str(app.current_event.request_context.request_id)
 
     def _refused(error: OutpostError) -> Response[str]:
+        logger.info("request refused", extra={"error_type": error.type, "status": error.status})
         return error_response(error.status, error.type, error.message, request_id())
 
     def _invalid(error: ValidationError) -> Response[str]:
@@ -102,6 +103,13 @@ def current_caller(app: APIGatewayRestResolver) -> Caller:
         principal = Principal.from_context(context)
     except (KeyError, ValueError) as error:
         raise Unauthenticated("missing or invalid credentials") from error
+    # Thread-local: local mode serves requests on concurrent threads of one process.
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(
+        tenant_id=str(principal.tenant_id),
+        request_id=str(event.request_context.request_id),
+        key_prefix=principal.key_prefix,
+    )
     return Caller(
         principal=principal,
         request_id=str(event.request_context.request_id),

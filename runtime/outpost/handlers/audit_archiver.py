@@ -69,7 +69,7 @@ def _archive(record: DynamoDBRecord) -> None:
     archive(record, *_target())
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=_archive, processor=processor, context=context

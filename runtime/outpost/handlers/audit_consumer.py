@@ -41,7 +41,7 @@ def store(record: SQSRecord, repository: AuditRepository | None = None) -> None:
         logger.debug("audit entry already stored", extra={"sk_request_id": entry.request_id})
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=store, processor=processor, context=context

@@ -113,7 +113,7 @@ def _dependencies() -> tuple[Authenticator, AuditService]:
     )
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     authenticator, audit = _dependencies()
     return authorize(

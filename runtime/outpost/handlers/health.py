@@ -49,7 +49,7 @@ def _client() -> DynamoDBClient:
     return boto3.client("dynamodb")
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     healthy = check(_client(), _settings().tenants_table)
     return {

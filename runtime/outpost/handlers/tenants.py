@@ -106,6 +106,6 @@ def revoke_key(tenant_id: str, key_id: str) -> Response[str]:
     return json_response(200, ApiKeyView.of(key).model_dump())
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
