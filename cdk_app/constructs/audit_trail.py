@@ -23,6 +23,7 @@ from constructs import Construct
 from cdk_app.config import EnvironmentSettings
 from cdk_app.constructs.function import RuntimeFunction
 from cdk_app.constructs.grants import grant_item_actions, grant_key
+from cdk_app.constructs.queues import encrypted_queue
 from cdk_app.constructs.tables import spec_table
 from outpost.data.buckets import AUDIT_ARCHIVE
 from outpost.data.queues import AUDIT_BUFFER
@@ -48,23 +49,17 @@ class AuditTrail(Construct):
         self.table = spec_table(
             self, "Table", spec=AUDIT, settings=settings, encryption_key=encryption_key
         )
-        self.dead_letters = sqs.Queue(
+        self.dead_letters = encrypted_queue(
             self,
             "BufferDeadLetters",
             queue_name=AUDIT_BUFFER.dead_letter_queue_name(settings.name),
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+            key=encryption_key,
         )
-        self.buffer = sqs.Queue(
+        self.buffer = encrypted_queue(
             self,
             "Buffer",
             queue_name=AUDIT_BUFFER.queue_name(settings.name),
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=encryption_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+            key=encryption_key,
             # AWS's advice for Lambda consumers: at least six times the function's timeout.
             visibility_timeout=Duration.seconds(CONSUMER_TIMEOUT.to_seconds() * 6),
             dead_letter_queue=sqs.DeadLetterQueue(

@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from cdk_app.config import EnvironmentSettings
-from cdk_app.constructs.function import RuntimeFunction
+from cdk_app.constructs.function import RuntimeFunction, log_group
 from outpost.api.routes import ROUTES, RouteGroup
 from outpost.services.auth import AUTHORIZATION_PATTERN
 
@@ -101,12 +100,7 @@ class AuthApi(Construct):
             for group in RouteGroup
         }
 
-        access_log = logs.LogGroup(
-            self,
-            "AccessLog",
-            retention=settings.log_retention_days,
-            removal_policy=settings.cdk_removal_policy,
-        )
+        access_log = log_group(self, "AccessLog", settings)
         self.rest_api = apigateway.RestApi(
             self,
             "RestApi",

@@ -14,6 +14,16 @@ from cdk_app.config import EnvironmentSettings
 from cdk_app.constructs.bundling import runtime_code
 
 
+def log_group(scope: Construct, construct_id: str, settings: EnvironmentSettings) -> logs.LogGroup:
+    """A log group with the environment's retention and removal policy."""
+    return logs.LogGroup(
+        scope,
+        construct_id,
+        retention=settings.log_retention_days,
+        removal_policy=settings.cdk_removal_policy,
+    )
+
+
 class RuntimeFunction(Construct):
     """A function with a role of its own (no managed policies: it gets what it is granted)
     and a log group with the environment's retention."""
@@ -30,12 +40,7 @@ class RuntimeFunction(Construct):
         timeout: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=settings.log_retention_days,
-            removal_policy=settings.cdk_removal_policy,
-        )
+        self.log_group = log_group(self, "Logs", settings)
         self.role = iam.Role(
             self,
             "Role",
