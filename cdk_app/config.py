@@ -63,7 +63,6 @@ def _runtime_attribute(runtime: str) -> str:
 class QueueSettings(Settings):
     visibility_timeout_seconds: Annotated[int, Field(ge=30, le=43_200)] = 900
     retention_days: Annotated[int, Field(ge=1, le=14)] = 14
-    max_receive_count: Annotated[int, Field(ge=1, le=10)] = 3
 
 
 class WorkerSettings(Settings):

@@ -11,6 +11,7 @@ from cdk_app.config import EnvironmentSettings
 from cdk_app.constructs.audit_trail import AuditTrail
 from cdk_app.constructs.auth_api import AuthApi
 from cdk_app.constructs.platform import Platform
+from cdk_app.constructs.task_queue import TaskQueue
 from cdk_app.constructs.tenant_store import TenantStore
 from outpost.api.routes import RouteGroup
 from outpost.data.tables import API_KEYS, TENANTS
@@ -38,6 +39,13 @@ class OutpostStack(Stack):
             encryption_key=self.platform.key,
             alarm_topic=self.platform.alarm_topic,
             access_logs=self.platform.access_logs,
+        )
+        self.task_queue = TaskQueue(
+            self,
+            "TaskQueue",
+            settings=settings,
+            encryption_key=self.platform.key,
+            alarm_topic=self.platform.alarm_topic,
         )
         self.api = AuthApi(
             self,

@@ -1,4 +1,4 @@
-"""SQS queues as every queue of the stack is made: KMS-encrypted, TLS-only, 14 days' retention."""
+"""SQS queues as every queue of the stack is made: KMS-encrypted and TLS-only."""
 
 from __future__ import annotations
 
@@ -11,9 +11,16 @@ from constructs import Construct
 
 
 def encrypted_queue(
-    scope: Construct, construct_id: str, *, queue_name: str, key: kms.IKey, **options: Any
+    scope: Construct,
+    construct_id: str,
+    *,
+    queue_name: str,
+    key: kms.IKey,
+    retention: Duration | None = None,
+    **options: Any,
 ) -> sqs.Queue:
-    """``options`` are further sqs.Queue properties (visibility timeout, dead-letter queue)."""
+    """``options`` are further sqs.Queue properties (visibility timeout, dead-letter queue);
+    retention defaults to SQS's maximum, 14 days."""
     return sqs.Queue(
         scope,
         construct_id,
@@ -21,6 +28,6 @@ def encrypted_queue(
         encryption=sqs.QueueEncryption.KMS,
         encryption_master_key=key,
         enforce_ssl=True,
-        retention_period=Duration.days(14),
+        retention_period=retention or Duration.days(14),
         **options,
     )

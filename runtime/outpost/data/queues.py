@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
+
+from outpost.models.tier import Tier
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -18,13 +21,15 @@ if TYPE_CHECKING:
 class QueueSpec:
     logical_id: str
     env_var: str
+    dead_letter_id: str
     max_receive_count: int
 
     def queue_name(self, environment: str) -> str:
         return f"outpost-{self.logical_id}-{environment}"
 
     def dead_letter_queue_name(self, environment: str) -> str:
-        return f"outpost-{self.logical_id}-dlq-{environment}"
+        """Several queues may share one dead-letter queue."""
+        return f"outpost-{self.dead_letter_id}-{environment}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,25 @@ def provision_queue(
 
 
 # The audit buffer: entries wait here for the consumer that writes them to the audit table.
-AUDIT_BUFFER = QueueSpec(logical_id="audit", env_var="OUTPOST_AUDIT_QUEUE_URL", max_receive_count=5)
+AUDIT_BUFFER = QueueSpec(
+    logical_id="audit",
+    env_var="OUTPOST_AUDIT_QUEUE_URL",
+    dead_letter_id="audit-dlq",
+    max_receive_count=5,
+)
 
-ALL_QUEUES: tuple[QueueSpec, ...] = (AUDIT_BUFFER,)
+# One queue per tier, sharing one dead-letter queue; a run goes there after three real
+# processing attempts (waiting for a concurrency slot is re-sent, so it never counts).
+TASK_QUEUES: MappingProxyType[Tier, QueueSpec] = MappingProxyType(
+    {
+        tier: QueueSpec(
+            logical_id=f"jobs-{tier.value}",
+            env_var=f"OUTPOST_JOBS_{tier.value.upper()}_QUEUE_URL",
+            dead_letter_id="jobs-dlq",
+            max_receive_count=3,
+        )
+        for tier in Tier
+    }
+)
+
+ALL_QUEUES: tuple[QueueSpec, ...] = (AUDIT_BUFFER, *TASK_QUEUES.values())

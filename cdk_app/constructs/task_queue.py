@@ -1,0 +1,140 @@
+"""TaskQueue: one queue per tier, a shared dead-letter queue, their alarms and metrics.
+
+Names, env vars and the receive limit come from the runtime's queue specs; the timings from
+the environment's settings.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk_app.config import EnvironmentSettings
+from cdk_app.constructs.grants import grant_key
+from cdk_app.constructs.queues import encrypted_queue
+from outpost.data.queues import TASK_QUEUES
+from outpost.models.tier import Tier
+
+CONSUME = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    # Waiting for a concurrency slot re-sends the message with a delay (never counts as a try).
+    "sqs:SendMessage",
+]
+
+
+class TaskQueue(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: EnvironmentSettings,
+        encryption_key: kms.IKey,
+        alarm_topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._key = encryption_key
+        timings = settings.queues
+        # The tier queues share one dead-letter queue: every spec names the same one.
+        (dead_letter_name,) = {
+            s.dead_letter_queue_name(settings.name) for s in TASK_QUEUES.values()
+        }
+        self.dead_letters = encrypted_queue(
+            self, "DeadLetters", queue_name=dead_letter_name, key=encryption_key
+        )
+        self.queues: dict[Tier, sqs.Queue] = {
+            tier: encrypted_queue(
+                self,
+                f"{tier.value.title()}Queue",
+                queue_name=spec.queue_name(settings.name),
+                key=encryption_key,
+                retention=Duration.days(timings.retention_days),
+                visibility_timeout=Duration.seconds(timings.visibility_timeout_seconds),
+                dead_letter_queue=sqs.DeadLetterQueue(
+                    max_receive_count=spec.max_receive_count, queue=self.dead_letters
+                ),
+            )
+            for tier, spec in TASK_QUEUES.items()
+        }
+
+        alarm_action = cloudwatch_actions.SnsAction(alarm_topic)
+        dead_letter_alarm = cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description=f"Runs failed every attempt and wait in {dead_letter_name}",
+            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(1)
+            ),
+            threshold=settings.alarms.dlq_depth,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        dead_letter_alarm.add_alarm_action(alarm_action)
+        for tier, queue in self.queues.items():
+            age_alarm = cloudwatch.Alarm(
+                self,
+                f"{tier.value.title()}OldestMessageAlarm",
+                alarm_description=f"{tier.value} tasks are waiting too long to start",
+                metric=queue.metric_approximate_age_of_oldest_message(period=Duration.minutes(1)),
+                threshold=settings.alarms.oldest_message_age_seconds,
+                evaluation_periods=3,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            age_alarm.add_alarm_action(alarm_action)
+
+    def environment(self) -> dict[str, str]:
+        """The tier queues' URLs, as the runtime's settings read them."""
+        return {TASK_QUEUES[tier].env_var: queue.queue_url for tier, queue in self.queues.items()}
+
+    def backlog(self, period: Duration | None = None) -> cloudwatch.MathExpression:
+        """Messages waiting in all tier queues together (per minute unless told): what the
+        worker pool scales on."""
+        period = period or Duration.minutes(1)
+        metrics = {
+            f"q{index}": queue.metric_approximate_number_of_messages_visible(
+                period=period, statistic="Maximum"
+            )
+            for index, queue in enumerate(self.queues.values())
+        }
+        return cloudwatch.MathExpression(
+            expression=" + ".join(metrics), using_metrics=metrics, period=period, label="backlog"
+        )
+
+    def grant_send(self, grantee: iam.IGrantable) -> None:
+        """Submission: put runs on the tier queues."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage"], resources=[q.queue_arn for q in self.queues.values()]
+            )
+        )
+        grant_key(grantee, self._key, write=True)
+
+    def grant_consume(self, grantee: iam.IGrantable) -> None:
+        """Workers: receive, extend, delete and re-send runs on the tier queues."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=CONSUME, resources=[q.queue_arn for q in self.queues.values()]
+            )
+        )
+        grant_key(grantee, self._key, write=True)
+
+    def grant_dead_letters(self, grantee: iam.IGrantable) -> None:
+        """The dead-letter handler: read and delete what landed there."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                resources=[self.dead_letters.queue_arn],
+            )
+        )
+        grant_key(grantee, self._key, write=False)

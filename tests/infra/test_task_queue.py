@@ -1,0 +1,137 @@
+"""TaskQueue: tier queues with a shared DLQ, timings from config, alarms, exact grants."""
+
+from typing import Any
+
+import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
+
+from cdk_app.application import cdk_json_context
+from cdk_app.config import load_environments
+from cdk_app.constructs.task_queue import TaskQueue
+from outpost.data.queues import TASK_QUEUES
+from outpost.models.tier import Tier
+from tests.infra.conftest import ENVIRONMENTS
+
+
+def queue(template: Template, name: str) -> tuple[str, dict[str, Any]]:
+    found = template.find_resources("AWS::SQS::Queue", {"Properties": {"QueueName": name}})
+    ((logical_id, resource),) = found.items()
+    return logical_id, resource["Properties"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("tier", list(Tier))
+def test_tier_queue_is_named_encrypted_timed_and_dead_letters_after_three(
+    templates: dict[str, Template], env: str, tier: Tier
+) -> None:
+    template = templates[env]
+    spec = TASK_QUEUES[tier]
+    assert spec.queue_name(env) == f"outpost-jobs-{tier.value}-{env}"
+    dlq_id, _ = queue(template, f"outpost-jobs-dlq-{env}")
+    _, props = queue(template, spec.queue_name(env))
+    assert props["VisibilityTimeout"] == 900
+    assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": 3,
+    }
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    assert props["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_queue_refuses_plain_http(templates: dict[str, Template], env: str) -> None:
+    template = templates[env]
+    covered = set()
+    for policy in template.find_resources("AWS::SQS::QueuePolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        )
+        covered.update(q["Ref"] for q in policy["Properties"]["Queues"])
+    assert covered == set(template.find_resources("AWS::SQS::Queue"))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_alarms_on_dead_letters_and_waiting_tasks(templates: dict[str, Template], env: str) -> None:
+    template = templates[env]
+    topic = next(iter(template.find_resources("AWS::SNS::Topic")))
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    on_topic = [
+        a["Properties"]
+        for a in alarms.values()
+        if a["Properties"]["AlarmActions"] == [{"Ref": topic}]
+    ]
+    assert len(on_topic) == len(alarms)
+    dlq = [a for a in on_topic if "jobs-dlq" in a["AlarmDescription"]]
+    assert [a["Threshold"] for a in dlq] == [10]
+    ages = [a for a in on_topic if a["MetricName"] == "ApproximateAgeOfOldestMessage"]
+    assert len(ages) == len(Tier)
+    assert {a["Threshold"] for a in ages} == {900}
+
+
+@pytest.fixture(scope="module")
+def granted() -> Template:
+    settings = load_environments(cdk_json_context()["outpost"])["dev"]
+    stack = Stack(App(), "QueueProbe")
+    queues = TaskQueue(
+        stack,
+        "Queues",
+        settings=settings,
+        encryption_key=kms.Key(stack, "Key"),
+        alarm_topic=sns.Topic(stack, "Topic"),
+    )
+    for name, grant in (
+        ("Sender", queues.grant_send),
+        ("Worker", queues.grant_consume),
+        ("DeadLetterHandler", queues.grant_dead_letters),
+    ):
+        grant(iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+    return Template.from_stack(stack)
+
+
+def actions(template: Template, role: str) -> set[str]:
+    (policy,) = [
+        p
+        for n, p in template.find_resources("AWS::IAM::Policy").items()
+        if n.startswith(f"{role}DefaultPolicy")
+    ]
+    found = set()
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        action = statement["Action"]
+        found.update(action if isinstance(action, list) else [action])
+    return found
+
+
+def test_grants_are_exact(granted: Template) -> None:
+    assert actions(granted, "Sender") == {
+        "sqs:SendMessage",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    }
+    worker = actions(granted, "Worker")
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} <= worker
+    assert not any(a.endswith("*") for a in worker)
+    assert "sqs:PurgeQueue" not in worker
+    assert "sqs:SendMessage" not in actions(granted, "DeadLetterHandler")
+
+
+def test_backlog_sums_every_tier_queue() -> None:
+    settings = load_environments(cdk_json_context()["outpost"])["dev"]
+    stack = Stack(App(), "BacklogProbe")
+    queues = TaskQueue(
+        stack,
+        "Queues",
+        settings=settings,
+        encryption_key=kms.Key(stack, "Key"),
+        alarm_topic=sns.Topic(stack, "Topic"),
+    )
+    backlog = queues.backlog()
+    assert backlog.expression == " + ".join(f"q{i}" for i in range(len(Tier)))
+    assert len(backlog.using_metrics) == len(Tier)
