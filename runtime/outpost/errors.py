@@ -43,3 +43,14 @@ class Conflict(OutpostError):
 class ValidationFailed(OutpostError):
     status = 422
     type = "validation_error"
+
+
+class QuotaExceeded(OutpostError):
+    """The tier's daily submissions are used up; ``retry_after`` is the seconds until reset."""
+
+    status = 429
+    type = "quota_exceeded"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
