@@ -14,7 +14,7 @@ from cdk_app.constructs.platform import Platform
 from cdk_app.constructs.task_queue import TaskQueue
 from cdk_app.constructs.tenant_store import TenantStore
 from outpost.api.routes import RouteGroup
-from outpost.data.tables import API_KEYS, TENANTS
+from outpost.data.tables import API_KEYS, TASKS, TENANTS, USAGE
 
 
 class OutpostStack(Stack):
@@ -52,7 +52,8 @@ class OutpostStack(Stack):
             "Api",
             settings=settings,
             environment={
-                **self.tenant_store.table_environment(TENANTS, API_KEYS),
+                **self.tenant_store.table_environment(TENANTS, API_KEYS, TASKS, USAGE),
+                **self.task_queue.environment(),
                 **self.audit_trail.environment(),
             },
         )
@@ -62,6 +63,10 @@ class OutpostStack(Stack):
         self.tenant_store.grant_tenant_admin(self.api.handler(RouteGroup.TENANTS).role)
         self.audit_trail.grant_record(self.api.handler(RouteGroup.TENANTS).role)
         self.audit_trail.grant_read(self.api.handler(RouteGroup.AUDIT).role)
+        tasks_role = self.api.handler(RouteGroup.TASKS).role
+        self.tenant_store.grant_task_writes(tasks_role)
+        self.task_queue.grant_send(tasks_role)
+        self.audit_trail.grant_record(tasks_role)
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         CfnOutput(self, "AlarmTopicArn", value=self.platform.alarm_topic.topic_arn)

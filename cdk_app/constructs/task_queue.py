@@ -112,10 +112,11 @@ class TaskQueue(Construct):
         )
 
     def grant_send(self, grantee: iam.IGrantable) -> None:
-        """Submission: put runs on the tier queues."""
+        """Submission: put runs on the tier queues, and read their depth (the wait estimate)."""
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["sqs:SendMessage"], resources=[q.queue_arn for q in self.queues.values()]
+                actions=["sqs:SendMessage", "sqs:GetQueueAttributes"],
+                resources=[q.queue_arn for q in self.queues.values()],
             )
         )
         grant_key(grantee, self._key, write=True)

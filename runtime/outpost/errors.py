@@ -13,6 +13,10 @@ class OutpostError(Exception):
         super().__init__(message)
         self.message = message
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the refusal carries."""
+        return {}
+
 
 class InvalidRequest(OutpostError):
     pass
@@ -54,3 +58,10 @@ class QuotaExceeded(OutpostError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ExecutorNotAllowed(PermissionDenied):
+    type = "executor_not_allowed"

@@ -111,6 +111,7 @@ def actions(template: Template, role: str) -> set[str]:
 def test_grants_are_exact(granted: Template) -> None:
     assert actions(granted, "Sender") == {
         "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
         "kms:Decrypt",
         "kms:Encrypt",
         "kms:GenerateDataKey",

@@ -1,116 +1,13 @@
 """The tenants, keys and audit routes, driven with API Gateway proxy events on moto."""
 
-import importlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
-from outpost.api.routes import match
-from outpost.api.schemas import ErrorResponse
 from outpost.data.api_keys import ApiKeyRepository
-from outpost.data.tables import API_KEYS, AUDIT, TENANTS
-from outpost.data.tenants import TenantRepository
-from outpost.handlers import audit as audit_handler
-from outpost.handlers import tenants as tenants_handler
-from outpost.local.events import proxy_event
-from outpost.models import Environment, Scope, Tenant, Tier
-from outpost.services.auth import Principal
-from tests.unit.conftest import Store
-
-
-class LambdaContext:
-    function_name = "api"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
-    aws_request_id = "lambda-1"
-
-
-def principal(tenant_id: UUID, *scopes: Scope) -> Principal:
-    return Principal(
-        tenant_id=tenant_id,
-        tier=Tier.PRO,
-        environment=Environment.LIVE,
-        key_id="key_" + "0" * 24,
-        key_prefix="op_live_abcdef",
-        scopes=frozenset(scopes or Scope) - ({Scope.ADMIN} if not scopes else set()),
-    )
-
-
-@dataclass
-class Api:
-    store: Store
-    admin: Principal
-    flushes: list[tuple[str, str]] = field(default_factory=list)
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        as_: Principal,
-        body: Any = None,
-        *,
-        query: dict[str, str] | None = None,
-        raw_body: str | None = None,
-    ) -> tuple[int, dict[str, Any]]:
-        found = match(method, path)
-        assert found is not None, f"no route for {method} {path}"
-        route, params = found
-        event = proxy_event(
-            route,
-            path,
-            path_parameters=params,
-            query=query or {},
-            headers={"User-Agent": "pytest/1", "Content-Type": "application/json"},
-            body=raw_body
-            if raw_body is not None
-            else (json.dumps(body) if body is not None else None),
-            authorizer_context=as_.to_context(),
-            source_ip="198.51.100.7",
-        )
-        module = importlib.import_module(route.group.handler.rsplit(".", 1)[0])
-        response = module.handler(event, LambdaContext())
-        status, payload = response["statusCode"], json.loads(response["body"])
-        # Every answer is what docs/api/openapi.yaml says it is.
-        if status == route.status:
-            route.response.model_validate(payload)
-        else:
-            ErrorResponse.model_validate(payload)
-        return status, payload
-
-    def new_tenant(self, email: str = "ops@acme.example", tier: str = "pro") -> dict[str, Any]:
-        status, tenant = self.call(
-            "POST", "/v1/tenants", self.admin, {"name": "Acme", "email": email, "tier": tier}
-        )
-        assert status == 201, tenant
-        return tenant
-
-
-@pytest.fixture
-def api(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    for name, value in {
-        TENANTS.env_var: store.tenants,
-        API_KEYS.env_var: store.api_keys,
-        AUDIT.env_var: store.audit,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("OUTPOST_AUDIT_QUEUE_URL", raising=False)
-    tenants_handler._stores.cache_clear()
-    audit_handler._repository.cache_clear()
-    operator = Tenant(name="Outpost operators", email="ops@outpost.example", tier=Tier.ENTERPRISE)
-    TenantRepository(store.client, store.tenants).create(operator)
-    api = Api(store, principal(operator.tenant_id, Scope.ADMIN))
-    monkeypatch.setattr(
-        tenants_handler,
-        "flush_authorizer_cache",
-        lambda api_id, stage: api.flushes.append((api_id, stage)),
-    )
-    yield api
-    tenants_handler._stores.cache_clear()
-    audit_handler._repository.cache_clear()
+from outpost.models import Scope
+from tests.unit.api import Api, principal
 
 
 def test_admin_creates_a_tenant(api: Api) -> None:

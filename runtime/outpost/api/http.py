@@ -41,9 +41,17 @@ def json_response(
     )
 
 
-def error_response(status: int, error_type: str, message: str, request_id: str) -> Response[str]:
+def error_response(
+    status: int,
+    error_type: str,
+    message: str,
+    request_id: str,
+    headers: dict[str, str] | None = None,
+) -> Response[str]:
     return json_response(
-        status, {"error": {"type": error_type, "message": message, "request_id": request_id}}
+        status,
+        {"error": {"type": error_type, "message": message, "request_id": request_id}},
+        headers,
     )
 
 
@@ -62,7 +70,9 @@ def new_resolver() -> APIGatewayRestResolver:
 
     def _refused(error: OutpostError) -> Response[str]:
         logger.info("request refused", extra={"error_type": error.type, "status": error.status})
-        return error_response(error.status, error.type, error.message, request_id())
+        return error_response(
+            error.status, error.type, error.message, request_id(), error.headers()
+        )
 
     def _invalid(error: ValidationError) -> Response[str]:
         if any(issue["type"] == "json_invalid" for issue in error.errors()):

@@ -25,7 +25,7 @@ ERROR_TEXT = {
     404: "No such resource (another tenant's resources answer the same)",
     409: "Conflicts with the resource's state",
     422: "The request body or query failed validation",
-    429: "Too many requests",
+    429: "Too many requests, or the daily task quota is used up (see Retry-After)",
 }
 
 

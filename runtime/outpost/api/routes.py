@@ -15,9 +15,14 @@ from outpost.api.schemas import (
     AuditPage,
     CreatedApiKey,
     HealthResponse,
+    SubmittedTask,
+    TaskPage,
+    TaskView,
+    UsageView,
 )
 from outpost.models.tenant import Tenant
 from outpost.services.audit import AuditQuery
+from outpost.services.tasks import SubmitTask, TaskListQuery
 from outpost.services.tenants import CreateKey, CreateTenant, UpdateTenant
 
 
@@ -27,6 +32,7 @@ class RouteGroup(StrEnum):
     HEALTH = "health"
     TENANTS = "tenants"
     AUDIT = "audit"
+    TASKS = "tasks"
 
     @property
     def handler(self) -> str:
@@ -117,6 +123,48 @@ ROUTES: tuple[Route, ...] = (
         "Revoke an API key, permanently",
         ApiKeyView,
         errors=(404,),
+    ),
+    Route(
+        "POST",
+        "/v1/tasks",
+        RouteGroup.TASKS,
+        "Submit a task: queued for the agent(s) named",
+        SubmittedTask,
+        202,
+        body=SubmitTask,
+        errors=(400, 422),
+    ),
+    Route(
+        "GET",
+        "/v1/tasks",
+        RouteGroup.TASKS,
+        "List this environment's tasks, newest first",
+        TaskPage,
+        query=TaskListQuery,
+        errors=(400, 422),
+    ),
+    Route(
+        "GET",
+        "/v1/tasks/{task_id}",
+        RouteGroup.TASKS,
+        "Get a task with its runs",
+        TaskView,
+        errors=(404,),
+    ),
+    Route(
+        "POST",
+        "/v1/tasks/{task_id}/cancel",
+        RouteGroup.TASKS,
+        "Cancel a task: queued runs at once, running ones asked to stop",
+        TaskView,
+        errors=(404, 409),
+    ),
+    Route(
+        "GET",
+        "/v1/usage",
+        RouteGroup.TASKS,
+        "This month's and today's usage, quota and concurrency",
+        UsageView,
     ),
     Route(
         "GET",

@@ -56,3 +56,74 @@ class ApiKeyList(BaseModel):
 class AuditPage(BaseModel):
     data: list[AuditEntry]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next (older) page.")
+
+
+class SubmittedTask(BaseModel):
+    task_id: str
+    status: str
+    estimated_wait: str = Field(examples=["30s"], description="From queue depth and run times.")
+
+
+class RunView(BaseModel):
+    run_id: str
+    executor: str
+    status: str
+    started_at: str | None
+    completed_at: str | None
+    exit_code: int | None
+    changes: str | None
+    branch: str | None
+    output_url: str | None
+    error: str | None
+
+
+class TaskView(BaseModel):
+    """A task; for a single-executor task the top-level run fields are its run's."""
+
+    task_id: str
+    status: str
+    executor: str
+    repo: str
+    ref: str | None
+    context: str
+    created_at: str
+    started_at: str | None
+    completed_at: str | None
+    output_url: str | None
+    changes: str | None
+    exit_code: int | None
+    error: str | None
+    cancel_requested: bool
+    runs: list[RunView]
+
+
+class TaskSummary(BaseModel):
+    task_id: str
+    status: str
+    executor: str
+    repo: str
+    created_at: str
+
+
+class TaskPage(BaseModel):
+    data: list[TaskSummary]
+    next_cursor: str | None
+
+
+class DailyUsage(BaseModel):
+    requests: int
+    limit: int | None = Field(description="None: unlimited.")
+
+
+class Concurrency(BaseModel):
+    in_use: int
+    limit: int
+
+
+class UsageView(BaseModel):
+    period: str = Field(examples=["2026-11"])
+    requests: int = Field(description="Task submissions this month (this key's environment).")
+    quota: int | None = Field(description="The tier's daily submission limit; None: unlimited.")
+    tier: str
+    today: DailyUsage
+    concurrency: Concurrency

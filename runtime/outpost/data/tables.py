@@ -121,12 +121,17 @@ API_KEYS = TableSpec(
 # A task and its runs share a partition: sk "task" for the task, "run#<run_id>" for each run,
 # so one Query reads a task whole while each run can be leased with its own conditional write.
 # Only task items carry tenant_scope ("<tenant_id>#<environment>"), so the listing index holds
-# tasks alone, and live and test tasks never mix in one tenant's listing.
+# tasks alone, and live and test tasks never mix in one tenant's listing. A run carries
+# "pending" (and "queued_at") from its creation until its queue message is sent: the sparse
+# "undispatched" index lists exactly the runs a crash left without a message.
 TASKS = TableSpec(
     logical_id="tasks",
     partition=KeyAttribute("task_id"),
     sort=KeyAttribute("sk"),
-    indexes=(IndexSpec("by_tenant", KeyAttribute("tenant_scope"), KeyAttribute("created_at")),),
+    indexes=(
+        IndexSpec("by_tenant", KeyAttribute("tenant_scope"), KeyAttribute("created_at")),
+        IndexSpec("undispatched", KeyAttribute("pending"), KeyAttribute("queued_at")),
+    ),
     ttl_attribute=TTL_ATTRIBUTE,
 )
 

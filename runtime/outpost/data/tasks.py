@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from outpost.data.items import from_item, to_item
 from outpost.data.pagination import Page, decode_cursor, encode_cursor
 from outpost.data.tables import TASKS
-from outpost.models.common import Environment
+from outpost.models.common import Environment, format_timestamp
 from outpost.models.task import Run, Task, TaskStatus
 from outpost.models.tier import Agent
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 TASK_SK = "task"
 RUN_SK_PREFIX = "run#"
+PENDING = "pending"
 MAX_PAGE_SIZE = 100
 AGENT_ORDER = list(Agent)
 
@@ -52,8 +54,16 @@ class TaskRepository:
                 }
             }
         ]
+        queued_at = format_timestamp(task.created_at)
         items.extend(
-            {"Put": {"TableName": self._table, "Item": to_item(run, sk=RUN_SK_PREFIX + run.run_id)}}
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(
+                        run, sk=RUN_SK_PREFIX + run.run_id, pending=PENDING, queued_at=queued_at
+                    ),
+                }
+            }
             for run in task.runs
         )
         return items
@@ -81,6 +91,72 @@ class TaskRepository:
             return None
         runs.sort(key=lambda run: AGENT_ORDER.index(run.executor))
         return from_item(Task, task_item).model_copy(update={"runs": tuple(runs)})
+
+    def mark_dispatched(self, task_id: str, run_id: str) -> None:
+        """The run's message is on its queue: it leaves the undispatched index."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"task_id": {"S": task_id}, "sk": {"S": RUN_SK_PREFIX + run_id}},
+            UpdateExpression="REMOVE pending, queued_at",
+        )
+
+    def undispatched(self, queued_before: datetime, limit: int = 100) -> list[Run]:
+        """Runs still without a queue message that were queued before the given time."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=TASKS.indexes[1].name,
+            KeyConditionExpression="pending = :pending AND queued_at < :before",
+            ExpressionAttributeValues={
+                ":pending": {"S": PENDING},
+                ":before": {"S": format_timestamp(queued_before)},
+            },
+            Limit=limit,
+        )
+        return [from_item(Run, item) for item in response["Items"]]
+
+    def request_cancel(self, task_id: str, at: datetime) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={"task_id": {"S": task_id}, "sk": {"S": TASK_SK}},
+            UpdateExpression="SET cancel_requested = :yes, updated_at = :at",
+            ExpressionAttributeValues={":yes": {"BOOL": True}, ":at": {"S": format_timestamp(at)}},
+        )
+
+    def cancel_queued_run(self, task_id: str, run_id: str, at: datetime) -> bool:
+        """Cancel a run no worker has claimed; False if one has (it then honours the request)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"task_id": {"S": task_id}, "sk": {"S": RUN_SK_PREFIX + run_id}},
+                UpdateExpression="SET #status = :cancelled, completed_at = :at",
+                ConditionExpression="#status = :queued",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": {"S": TaskStatus.CANCELLED.value},
+                    ":queued": {"S": TaskStatus.QUEUED.value},
+                    ":at": {"S": format_timestamp(at)},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def set_status(self, task_id: str, status: TaskStatus, at: datetime) -> None:
+        """Record the task's aggregate status (and when it ended, if it did)."""
+        values: dict[str, AttributeValueTypeDef] = {
+            ":status": {"S": status.value},
+            ":at": {"S": format_timestamp(at)},
+        }
+        expression = "SET #status = :status, updated_at = :at"
+        if status.is_final:
+            expression += ", completed_at = if_not_exists(completed_at, :at)"
+        self._client.update_item(
+            TableName=self._table,
+            Key={"task_id": {"S": task_id}, "sk": {"S": TASK_SK}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
 
     def list_for_tenant(
         self,

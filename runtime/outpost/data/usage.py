@@ -8,10 +8,11 @@ from uuid import UUID
 
 from outpost.data.items import from_item, to_item
 from outpost.models.common import Environment, format_timestamp
-from outpost.models.usage import UsageRecord
+from outpost.models.usage import UsageKind, UsageRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
 def event_sort_key(record: UsageRecord) -> str:
@@ -32,6 +33,30 @@ class UsageRepository:
             TableName=self._table,
             Item=to_item(record, sk=event_sort_key(record)),
         )
+
+    def record_item(self, record: UsageRecord) -> TransactWriteItemTypeDef:
+        """The write that records an event, for a caller's transaction."""
+        return {
+            "Put": {"TableName": self._table, "Item": to_item(record, sk=event_sort_key(record))}
+        }
+
+    def recent_runs(
+        self, tenant_id: UUID, environment: Environment, count: int
+    ) -> list[UsageRecord]:
+        """The tenant's latest completed-run events of one environment, newest first."""
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="tenant_id = :tenant AND begins_with(sk, :prefix)",
+            FilterExpression="kind = :run",
+            ExpressionAttributeValues={
+                ":tenant": {"S": str(tenant_id)},
+                ":prefix": {"S": f"{environment.value}#event#"},
+                ":run": {"S": UsageKind.RUN.value},
+            },
+            ScanIndexForward=False,
+            Limit=200,
+        )
+        return [from_item(UsageRecord, item) for item in response["Items"]][:count]
 
     def events(self, tenant_id: UUID, environment: Environment, period: str) -> list[UsageRecord]:
         """A tenant's events of one environment in one month (``YYYY-MM``), oldest first."""

@@ -53,3 +53,11 @@ def proxy_event(
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+def response_headers(response: dict[str, Any]) -> dict[str, str]:
+    """A proxy response's headers, single- and multi-valued, as API Gateway merges them."""
+    headers = dict(response.get("headers") or {})
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[name] = ", ".join(values)
+    return headers

@@ -1,0 +1,99 @@
+"""Tasks and usage: /v1/tasks…, /v1/usage."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from pydantic import Field
+
+from outpost.api.http import current_caller, json_response, new_resolver, parse_body
+from outpost.api.schemas import TaskPage
+from outpost.data.queues import TASK_QUEUES
+from outpost.data.tables import TASKS, USAGE
+from outpost.data.tasks import TaskRepository
+from outpost.data.usage import UsageRepository
+from outpost.models.tier import Tier
+from outpost.services.audit import AuditSettings
+from outpost.services.dispatch import TaskDispatcher
+from outpost.services.quota import DailyQuota
+from outpost.services.slots import ConcurrencySlots
+from outpost.services.tasks import SubmitTask, TaskListQuery, TaskService
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger(service="outpost")
+app = new_resolver()
+
+# Leases matter to the workers that take slots; reading how many are in use needs none.
+READ_ONLY_LEASE = timedelta(minutes=15)
+
+
+class TasksSettings(AuditSettings):
+    tasks_table: str = Field(alias=TASKS.env_var)
+    usage_table: str = Field(alias=USAGE.env_var)
+    free_queue_url: str = Field(alias=TASK_QUEUES[Tier.FREE].env_var)
+    pro_queue_url: str = Field(alias=TASK_QUEUES[Tier.PRO].env_var)
+    enterprise_queue_url: str = Field(alias=TASK_QUEUES[Tier.ENTERPRISE].env_var)
+
+    @property
+    def queue_urls(self) -> dict[Tier, str]:
+        return {
+            Tier.FREE: self.free_queue_url,
+            Tier.PRO: self.pro_queue_url,
+            Tier.ENTERPRISE: self.enterprise_queue_url,
+        }
+
+
+@cache
+def _service() -> TaskService:
+    settings = TasksSettings.from_environ()
+    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    tasks = TaskRepository(dynamodb, settings.tasks_table)
+    return TaskService(
+        client=dynamodb,
+        tasks=tasks,
+        usage=UsageRepository(dynamodb, settings.usage_table),
+        quota=DailyQuota(settings.usage_table),
+        slots=ConcurrencySlots(dynamodb, settings.usage_table, READ_ONLY_LEASE),
+        dispatcher=TaskDispatcher(sqs, settings.queue_urls, tasks),
+        audit=settings.audit_service(dynamodb, sqs),
+    )
+
+
+@app.post("/v1/tasks")
+def submit_task() -> Response[str]:
+    submitted = _service().submit(current_caller(app), parse_body(app, SubmitTask))
+    return json_response(202, submitted.model_dump())
+
+
+@app.get("/v1/tasks")
+def list_tasks() -> Response[str]:
+    query = TaskListQuery.model_validate(app.current_event.query_string_parameters or {})
+    page = _service().list(current_caller(app), query)
+    return json_response(200, TaskPage(data=page.items, next_cursor=page.next_cursor).model_dump())
+
+
+@app.get("/v1/tasks/<task_id>")
+def get_task(task_id: str) -> Response[str]:
+    return json_response(200, _service().get(current_caller(app), task_id).model_dump())
+
+
+@app.post("/v1/tasks/<task_id>/cancel")
+def cancel_task(task_id: str) -> Response[str]:
+    return json_response(200, _service().cancel(current_caller(app), task_id).model_dump())
+
+
+@app.get("/v1/usage")
+def usage() -> Response[str]:
+    return json_response(200, _service().usage(current_caller(app)).model_dump())
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
