@@ -46,7 +46,10 @@ class OutpostStack(Stack):
             settings=settings,
             encryption_key=self.platform.key,
             alarm_topic=self.platform.alarm_topic,
+            sweeper_environment=self.tenant_store.table_environment(TASKS, TENANTS),
         )
+        self.tenant_store.grant_task_writes(self.task_queue.sweeper.role)
+        self.tenant_store.grant_tenant_lookup(self.task_queue.sweeper.role)
         self.api = AuthApi(
             self,
             "Api",
@@ -57,7 +60,7 @@ class OutpostStack(Stack):
                 **self.audit_trail.environment(),
             },
         )
-        self.tenant_store.grant_health_check(self.api.handler(RouteGroup.HEALTH).role)
+        self.tenant_store.grant_tenant_lookup(self.api.handler(RouteGroup.HEALTH).role)
         self.tenant_store.grant_key_authentication(self.api.authorizer.role)
         self.audit_trail.grant_record(self.api.authorizer.role)
         self.tenant_store.grant_tenant_admin(self.api.handler(RouteGroup.TENANTS).role)

@@ -6,9 +6,13 @@ the environment's settings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -16,6 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_app.config import EnvironmentSettings
+from cdk_app.constructs.function import RuntimeFunction
 from cdk_app.constructs.grants import grant_key
 from cdk_app.constructs.queues import encrypted_queue
 from outpost.data.queues import TASK_QUEUES
@@ -40,7 +45,9 @@ class TaskQueue(Construct):
         settings: EnvironmentSettings,
         encryption_key: kms.IKey,
         alarm_topic: sns.ITopic,
+        sweeper_environment: Mapping[str, str],
     ) -> None:
+        """``sweeper_environment``: the tables the sweeper reads (the stack grants it them)."""
         super().__init__(scope, construct_id)
         self._key = encryption_key
         timings = settings.queues
@@ -92,6 +99,23 @@ class TaskQueue(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             age_alarm.add_alarm_action(alarm_action)
+
+        self.sweeper = RuntimeFunction(
+            self,
+            "Sweeper",
+            settings=settings,
+            handler="outpost.handlers.sweeper.handler",
+            description="re-sends the queue message of runs a crash left without one",
+            environment={**sweeper_environment, **self.environment()},
+        )
+        events.Rule(
+            self,
+            "SweepEveryMinute",
+            description="Outpost: re-send runs left without a queue message",
+            schedule=events.Schedule.rate(Duration.minutes(1)),
+            targets=[targets.LambdaFunction(self.sweeper.function, retry_attempts=0)],
+        )
+        self.grant_send(self.sweeper.role)
 
     def environment(self) -> dict[str, str]:
         """The tier queues' URLs, as the runtime's settings read them."""

@@ -76,8 +76,8 @@ class TenantStore(Construct):
         )
         grant_key(grantee, self._key, write=write)
 
-    def grant_health_check(self, grantee: iam.IGrantable) -> None:
-        """Read one item of the tenants table."""
+    def grant_tenant_lookup(self, grantee: iam.IGrantable) -> None:
+        """Read a tenant by id (its tier and status)."""
         self._grant(grantee, ["dynamodb:GetItem"], [TENANTS], write=False)
 
     def grant_key_authentication(self, grantee: iam.IGrantable) -> None:

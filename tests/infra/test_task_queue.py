@@ -85,6 +85,7 @@ def granted() -> Template:
         settings=settings,
         encryption_key=kms.Key(stack, "Key"),
         alarm_topic=sns.Topic(stack, "Topic"),
+        sweeper_environment={},
     )
     for name, grant in (
         ("Sender", queues.grant_send),
@@ -132,7 +133,31 @@ def test_backlog_sums_every_tier_queue() -> None:
         settings=settings,
         encryption_key=kms.Key(stack, "Key"),
         alarm_topic=sns.Topic(stack, "Topic"),
+        sweeper_environment={},
     )
     backlog = queues.backlog()
     assert backlog.expression == " + ".join(f"q{i}" for i in range(len(Tier)))
     assert len(backlog.using_metrics) == len(Tier)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_sweeper_runs_every_minute(templates: dict[str, Template], env: str) -> None:
+    template = templates[env]
+    functions = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "outpost.handlers.sweeper.handler"}}
+    )
+    (sweeper,) = functions
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(1 minute)",
+            "State": "ENABLED",
+            "Targets": [
+                {
+                    "Arn": {"Fn::GetAtt": [sweeper, "Arn"]},
+                    "Id": "Target0",
+                    "RetryPolicy": {"MaximumRetryAttempts": 0},
+                }
+            ],
+        },
+    )

@@ -153,7 +153,7 @@ def granted() -> Template:
     stack = Stack(App(context={"aws:cdk:bundling-stacks": []}), "GrantProbe")
     store = TenantStore(stack, "Store", settings=settings, encryption_key=kms.Key(stack, "Key"))
     for name, grant in (
-        ("HealthCheck", store.grant_health_check),
+        ("TenantLookup", store.grant_tenant_lookup),
         ("KeyAuthentication", store.grant_key_authentication),
         ("TenantAdmin", store.grant_tenant_admin),
         ("TaskReads", store.grant_task_reads),
@@ -192,12 +192,12 @@ def test_key_authentication_reads_items_and_records_use_only(granted: Template) 
     }
 
 
-def test_health_check_gets_one_table_item(granted: Template) -> None:
-    assert actions_of(statements_of(granted, "HealthCheck")) == {"dynamodb:GetItem", "kms:Decrypt"}
+def test_tenant_lookup_gets_one_table_item(granted: Template) -> None:
+    assert actions_of(statements_of(granted, "TenantLookup")) == {"dynamodb:GetItem", "kms:Decrypt"}
 
 
 def test_grants_name_indexes_exactly_and_never_delete(granted: Template) -> None:
-    for role in ("HealthCheck", "KeyAuthentication", "TenantAdmin", "TaskReads", "TaskWrites"):
+    for role in ("TenantLookup", "KeyAuthentication", "TenantAdmin", "TaskReads", "TaskWrites"):
         statements = statements_of(granted, role)
         assert not any("Delete" in action for action in actions_of(statements))
         assert "*" not in json.dumps([s["Resource"] for s in statements])

@@ -13,13 +13,11 @@ from pydantic import Field
 
 from outpost.api.http import current_caller, json_response, new_resolver, parse_body
 from outpost.api.schemas import TaskPage
-from outpost.data.queues import TASK_QUEUES
 from outpost.data.tables import TASKS, USAGE
 from outpost.data.tasks import TaskRepository
 from outpost.data.usage import UsageRepository
-from outpost.models.tier import Tier
 from outpost.services.audit import AuditSettings
-from outpost.services.dispatch import TaskDispatcher
+from outpost.services.dispatch import TaskDispatcher, TaskQueueSettings
 from outpost.services.quota import DailyQuota
 from outpost.services.slots import ConcurrencySlots
 from outpost.services.tasks import SubmitTask, TaskListQuery, TaskService
@@ -34,20 +32,9 @@ app = new_resolver()
 READ_ONLY_LEASE = timedelta(minutes=15)
 
 
-class TasksSettings(AuditSettings):
+class TasksSettings(AuditSettings, TaskQueueSettings):
     tasks_table: str = Field(alias=TASKS.env_var)
     usage_table: str = Field(alias=USAGE.env_var)
-    free_queue_url: str = Field(alias=TASK_QUEUES[Tier.FREE].env_var)
-    pro_queue_url: str = Field(alias=TASK_QUEUES[Tier.PRO].env_var)
-    enterprise_queue_url: str = Field(alias=TASK_QUEUES[Tier.ENTERPRISE].env_var)
-
-    @property
-    def queue_urls(self) -> dict[Tier, str]:
-        return {
-            Tier.FREE: self.free_queue_url,
-            Tier.PRO: self.pro_queue_url,
-            Tier.ENTERPRISE: self.enterprise_queue_url,
-        }
 
 
 @cache

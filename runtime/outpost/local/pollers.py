@@ -139,3 +139,15 @@ class StreamPoller(Poller):
                         extra={"poller": self.name, "failures": len(result["batchItemFailures"])},
                     )
         self._stopping.wait(0.5)
+
+
+class TimerPoller(Poller):
+    """What an EventBridge schedule does: call the handler every ``interval_seconds``."""
+
+    def __init__(self, name: str, handler: Handler, interval_seconds: float) -> None:
+        super().__init__(name, handler)
+        self._interval = interval_seconds
+
+    def _poll_once(self) -> None:
+        self._handler({"source": "outpost.local.timer"}, LocalLambdaContext(self.name))
+        self._stopping.wait(self._interval)

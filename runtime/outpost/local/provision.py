@@ -10,17 +10,22 @@ import boto3
 from outpost.data.buckets import ALL_BUCKETS
 from outpost.data.queues import ALL_QUEUES, QueueTimings, provision_queue
 from outpost.data.tables import ALL_TABLES, provision_table
+from outpost.handlers.sweeper import GRACE_ENV
 
 LOCAL_ENVIRONMENT = "local"
 # Short timings, so that retries and dead-lettering happen in seconds.
 LOCAL_QUEUE_TIMINGS = QueueTimings(visibility_timeout_seconds=10, retention_seconds=86_400)
+LOCAL_SWEEP_GRACE_SECONDS = 5
 
 
 def provision() -> dict[str, str]:
     """Provision everything; the environment variables naming it (also set in os.environ)."""
     dynamodb = boto3.client("dynamodb")
     sqs = boto3.client("sqs")
-    variables = {"OUTPOST_ENVIRONMENT": LOCAL_ENVIRONMENT}
+    variables = {
+        "OUTPOST_ENVIRONMENT": LOCAL_ENVIRONMENT,
+        GRACE_ENV: str(LOCAL_SWEEP_GRACE_SECONDS),
+    }
     for table in ALL_TABLES:
         name = table.table_name(LOCAL_ENVIRONMENT)
         provision_table(dynamodb, table, name)

@@ -12,16 +12,18 @@ from outpost.data.api_keys import ApiKeyRepository
 from outpost.data.queues import AUDIT_BUFFER
 from outpost.data.tables import AUDIT
 from outpost.data.tenants import TenantRepository
-from outpost.handlers import audit_archiver, audit_consumer, tenants
+from outpost.handlers import audit_archiver, audit_consumer, sweeper, tenants
 from outpost.handlers.authorizer import AuthorizerSettings, build_authenticator
 from outpost.local.aws import in_memory_aws
 from outpost.local.gateway import Gateway, LocalAuthorizer
-from outpost.local.pollers import Poller, SqsPoller, StreamPoller
+from outpost.local.pollers import Poller, SqsPoller, StreamPoller, TimerPoller
 from outpost.local.provision import provision
 from outpost.services.bootstrap import check_admin_key, ensure_admin_key
 
 # As API Gateway's authorizer cache in the cloud (the AuthApi's default).
 AUTHORIZER_CACHE_SECONDS = 300
+# The sweeper runs every minute in the cloud; here, sooner, so a lost send shows in seconds.
+SWEEP_INTERVAL_SECONDS = 5
 
 
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
@@ -49,6 +51,7 @@ def run(host: str, port: int, admin_key: str | None, echo: Callable[[str], None]
         pollers: list[Poller] = [
             SqsPoller("audit", variables[AUDIT_BUFFER.env_var], audit_consumer.handler),
             StreamPoller("audit-archive", variables[AUDIT.env_var], audit_archiver.handler),
+            TimerPoller("sweeper", sweeper.handler, SWEEP_INTERVAL_SECONDS),
         ]
         gateway = Gateway(host, port, local_authorizer)
         for poller in pollers:

@@ -12,15 +12,33 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from outpost.data.queues import TASK_QUEUES
 from outpost.data.tasks import TaskRepository
 from outpost.data.tenants import TenantRepository
 from outpost.models.task import Run, RunId, Task, TaskId
 from outpost.models.tier import Agent, Tier
+from outpost.settings import RuntimeSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+
+class TaskQueueSettings(RuntimeSettings):
+    """The tier queues' URLs, as the TaskQueue construct and local mode pass them."""
+
+    free_queue_url: str = Field(alias=TASK_QUEUES[Tier.FREE].env_var)
+    pro_queue_url: str = Field(alias=TASK_QUEUES[Tier.PRO].env_var)
+    enterprise_queue_url: str = Field(alias=TASK_QUEUES[Tier.ENTERPRISE].env_var)
+
+    @property
+    def queue_urls(self) -> dict[Tier, str]:
+        return {
+            Tier.FREE: self.free_queue_url,
+            Tier.PRO: self.pro_queue_url,
+            Tier.ENTERPRISE: self.enterprise_queue_url,
+        }
 
 
 class RunMessage(BaseModel):
