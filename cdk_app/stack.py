@@ -14,7 +14,7 @@ from cdk_app.constructs.platform import Platform
 from cdk_app.constructs.task_queue import TaskQueue
 from cdk_app.constructs.tenant_store import TenantStore
 from outpost.api.routes import RouteGroup
-from outpost.data.tables import API_KEYS, TASKS, TENANTS, USAGE
+from outpost.data.tables import API_KEYS, IDEMPOTENCY, TASKS, TENANTS, USAGE
 
 
 class OutpostStack(Stack):
@@ -55,7 +55,7 @@ class OutpostStack(Stack):
             "Api",
             settings=settings,
             environment={
-                **self.tenant_store.table_environment(TENANTS, API_KEYS, TASKS, USAGE),
+                **self.tenant_store.table_environment(TENANTS, API_KEYS, TASKS, USAGE, IDEMPOTENCY),
                 **self.task_queue.environment(),
                 **self.audit_trail.environment(),
             },
@@ -68,6 +68,7 @@ class OutpostStack(Stack):
         self.audit_trail.grant_read(self.api.handler(RouteGroup.AUDIT).role)
         tasks_role = self.api.handler(RouteGroup.TASKS).role
         self.tenant_store.grant_task_writes(tasks_role)
+        self.tenant_store.grant_idempotency(tasks_role)
         self.task_queue.grant_send(tasks_role)
         self.audit_trail.grant_record(tasks_role)
 

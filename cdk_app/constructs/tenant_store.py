@@ -1,4 +1,5 @@
-"""TenantStore: the tenants, api_keys, tasks and usage tables, built from the runtime's specs."""
+"""TenantStore: the tenants, api_keys, tasks, usage and idempotency tables, built from the
+runtime's specs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from constructs import Construct
 from cdk_app.config import EnvironmentSettings
 from cdk_app.constructs.grants import grant_key
 from cdk_app.constructs.tables import spec_table
-from outpost.data.tables import API_KEYS, TASKS, TENANTS, USAGE, TableSpec
+from outpost.data.tables import API_KEYS, IDEMPOTENCY, TASKS, TENANTS, USAGE, TableSpec
 
 READ = ["dynamodb:GetItem", "dynamodb:Query"]
 WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
@@ -46,11 +47,13 @@ class TenantStore(Construct):
         self.api_keys = table("ApiKeys", API_KEYS)
         self.tasks = table("Tasks", TASKS)
         self.usage = table("Usage", USAGE)
+        self.idempotency = table("Idempotency", IDEMPOTENCY)
         self._tables = {
             TENANTS: self.tenants,
             API_KEYS: self.api_keys,
             TASKS: self.tasks,
             USAGE: self.usage,
+            IDEMPOTENCY: self.idempotency,
         }
 
     def table_environment(self, *specs: TableSpec) -> dict[str, str]:
@@ -88,6 +91,13 @@ class TenantStore(Construct):
     def grant_tenant_admin(self, grantee: iam.IGrantable) -> None:
         """Tenant and key management: read and write tenants and their keys."""
         self._grant(grantee, [*READ, *WRITE], [TENANTS, API_KEYS], write=True)
+
+    def grant_idempotency(self, grantee: iam.IGrantable) -> None:
+        """Idempotency records of task submission. Delete is needed: Powertools removes the
+        record of a request that failed, so that its retry runs."""
+        self._grant(
+            grantee, ["dynamodb:GetItem", *WRITE, "dynamodb:DeleteItem"], [IDEMPOTENCY], write=True
+        )
 
     def grant_task_reads(self, grantee: iam.IGrantable) -> None:
         self._grant(grantee, READ, [TASKS, USAGE], write=False)

@@ -65,3 +65,11 @@ class QuotaExceeded(OutpostError):
 
 class ExecutorNotAllowed(PermissionDenied):
     type = "executor_not_allowed"
+
+
+class IdempotencyKeyMismatch(ValidationFailed):
+    type = "idempotency_key_mismatch"
+
+
+class IdempotencyKeyInUse(Conflict):
+    type = "idempotency_key_in_use"

@@ -158,6 +158,7 @@ def granted() -> Template:
         ("TenantAdmin", store.grant_tenant_admin),
         ("TaskReads", store.grant_task_reads),
         ("TaskWrites", store.grant_task_writes),
+        ("Idempotency", store.grant_idempotency),
     ):
         grant(iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
     return Template.from_stack(stack)
@@ -201,6 +202,14 @@ def test_grants_name_indexes_exactly_and_never_delete(granted: Template) -> None
         statements = statements_of(granted, role)
         assert not any("Delete" in action for action in actions_of(statements))
         assert "*" not in json.dumps([s["Resource"] for s in statements])
+
+
+def test_only_idempotency_records_may_be_deleted(granted: Template) -> None:
+    statements = statements_of(granted, "Idempotency")
+    deleting = [s for s in statements if "dynamodb:DeleteItem" in s["Action"]]
+    (statement,) = deleting
+    assert len(statement["Resource"] if isinstance(statement["Resource"], list) else [1]) == 1
+    assert "Idempotency" in json.dumps(statement["Resource"])
 
 
 def test_reads_cannot_write(granted: Template) -> None:

@@ -12,18 +12,12 @@ from outpost.handlers import audit as audit_handler
 from outpost.handlers import tasks as tasks_handler
 from outpost.handlers import tenants as tenants_handler
 from outpost.local.events import proxy_event, response_headers
+from outpost.local.lambda_context import LocalLambdaContext
 from outpost.models import Environment, Scope, Tier
 from outpost.services.auth import Principal
 
 if TYPE_CHECKING:
     from tests.unit.conftest import Store
-
-
-class LambdaContext:
-    function_name = "api"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
-    aws_request_id = "lambda-1"
 
 
 def principal(
@@ -59,9 +53,10 @@ class Api:
         *,
         query: dict[str, str] | None = None,
         raw_body: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         status, payload, _ = self.call_with_headers(
-            method, path, as_, body, query=query, raw_body=raw_body
+            method, path, as_, body, query=query, raw_body=raw_body, headers=headers
         )
         return status, payload
 
@@ -74,6 +69,7 @@ class Api:
         *,
         query: dict[str, str] | None = None,
         raw_body: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         found = match(method, path)
         assert found is not None, f"no route for {method} {path}"
@@ -83,7 +79,11 @@ class Api:
             path,
             path_parameters=params,
             query=query or {},
-            headers={"User-Agent": "pytest/1", "Content-Type": "application/json"},
+            headers={
+                "User-Agent": "pytest/1",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
             body=raw_body
             if raw_body is not None
             else (json.dumps(body) if body is not None else None),
@@ -91,7 +91,7 @@ class Api:
             source_ip="198.51.100.7",
         )
         module = importlib.import_module(route.group.handler.rsplit(".", 1)[0])
-        response = module.handler(event, LambdaContext())
+        response = module.handler(event, LocalLambdaContext(route.group.value))
         status, payload = response["statusCode"], json.loads(response["body"])
         # Every answer is what docs/api/openapi.yaml says it is.
         if status == route.status:

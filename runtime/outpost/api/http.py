@@ -129,8 +129,3 @@ def current_caller(app: APIGatewayRestResolver) -> Caller:
             key_prefix=str(context.get("key_prefix")),
         ),
     )
-
-
-def query_parameter(app: APIGatewayRestResolver, name: str) -> str | None:
-    value = app.current_event.get_query_string_value(name)
-    return value if value else None

@@ -155,4 +155,11 @@ AUDIT = TableSpec(
     stream=True,
 )
 
-ALL_TABLES: tuple[TableSpec, ...] = (TENANTS, API_KEYS, TASKS, USAGE, AUDIT)
+# Powertools idempotency records for Idempotency-Key (its default attribute names).
+IDEMPOTENCY = TableSpec(
+    logical_id="idempotency",
+    partition=KeyAttribute("id"),
+    ttl_attribute="expiration",
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (TENANTS, API_KEYS, TASKS, USAGE, AUDIT, IDEMPOTENCY)

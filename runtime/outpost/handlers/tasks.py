@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from pydantic import Field
 
 from outpost.api.http import current_caller, json_response, new_resolver, parse_body
 from outpost.api.schemas import TaskPage
-from outpost.data.tables import TASKS, USAGE
+from outpost.data.tables import IDEMPOTENCY, TASKS, USAGE
 from outpost.data.tasks import TaskRepository
 from outpost.data.usage import UsageRepository
 from outpost.services.audit import AuditSettings
 from outpost.services.dispatch import TaskDispatcher, TaskQueueSettings
+from outpost.services.idempotency import HEADER, Submit, idempotent_submit
 from outpost.services.quota import DailyQuota
 from outpost.services.slots import ConcurrencySlots
 from outpost.services.tasks import SubmitTask, TaskListQuery, TaskService
@@ -35,6 +37,7 @@ READ_ONLY_LEASE = timedelta(minutes=15)
 class TasksSettings(AuditSettings, TaskQueueSettings):
     tasks_table: str = Field(alias=TASKS.env_var)
     usage_table: str = Field(alias=USAGE.env_var)
+    idempotency_table: str = Field(alias=IDEMPOTENCY.env_var)
 
 
 @cache
@@ -53,10 +56,21 @@ def _service() -> TaskService:
     )
 
 
+@cache
+def _idempotent() -> tuple[Submit, IdempotencyConfig]:
+    settings = TasksSettings.from_environ()
+    return idempotent_submit(_service, boto3.client("dynamodb"), settings.idempotency_table)
+
+
 @app.post("/v1/tasks")
 def submit_task() -> Response[str]:
-    submitted = _service().submit(current_caller(app), parse_body(app, SubmitTask))
-    return json_response(202, submitted.model_dump())
+    caller, request = current_caller(app), parse_body(app, SubmitTask)
+    key = app.current_event.headers.get(HEADER)  # case-insensitive in Powertools v3
+    if key is None:
+        return json_response(202, _service().submit(caller, request).model_dump())
+    submit, config = _idempotent()
+    config.register_lambda_context(app.lambda_context)
+    return json_response(202, submit(caller, request, key))
 
 
 @app.get("/v1/tasks")
