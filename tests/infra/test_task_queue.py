@@ -76,7 +76,8 @@ def test_alarms_on_dead_letters_and_waiting_tasks(templates: dict[str, Template]
 
 
 @pytest.fixture(scope="module")
-def granted() -> Template:
+def probe() -> tuple[Stack, TaskQueue]:
+    """A TaskQueue on its own, to read what its grants and metrics give."""
     settings = load_environments(cdk_json_context()["outpost"])["dev"]
     stack = Stack(App(), "QueueProbe")
     queues = TaskQueue(
@@ -87,6 +88,12 @@ def granted() -> Template:
         alarm_topic=sns.Topic(stack, "Topic"),
         sweeper_environment={},
     )
+    return stack, queues
+
+
+@pytest.fixture(scope="module")
+def granted(probe: tuple[Stack, TaskQueue]) -> Template:
+    stack, queues = probe
     for name, grant in (
         ("Sender", queues.grant_send),
         ("Worker", queues.grant_consume),
@@ -124,18 +131,8 @@ def test_grants_are_exact(granted: Template) -> None:
     assert "sqs:SendMessage" not in actions(granted, "DeadLetterHandler")
 
 
-def test_backlog_sums_every_tier_queue() -> None:
-    settings = load_environments(cdk_json_context()["outpost"])["dev"]
-    stack = Stack(App(), "BacklogProbe")
-    queues = TaskQueue(
-        stack,
-        "Queues",
-        settings=settings,
-        encryption_key=kms.Key(stack, "Key"),
-        alarm_topic=sns.Topic(stack, "Topic"),
-        sweeper_environment={},
-    )
-    backlog = queues.backlog()
+def test_backlog_sums_every_tier_queue(probe: tuple[Stack, TaskQueue]) -> None:
+    backlog = probe[1].backlog()
     assert backlog.expression == " + ".join(f"q{i}" for i in range(len(Tier)))
     assert len(backlog.using_metrics) == len(Tier)
 
