@@ -20,6 +20,7 @@ from cdk_app.config import EnvironmentSettings
 from cdk_app.constructs.function import RuntimeFunction, log_group
 from outpost.api.routes import ROUTES, RouteGroup
 from outpost.services.auth import AUTHORIZATION_PATTERN
+from outpost.services.rate_limits import usage_plan_name
 
 # API Gateway's own answers, in the API's error shape. $context.error.messageString is quoted.
 GATEWAY_ERRORS: tuple[tuple[apigateway.ResponseType, str | None, str, str], ...] = (
@@ -108,6 +109,8 @@ class AuthApi(Construct):
             description=f"Outpost {settings.name} API",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             cloud_watch_role=True,
+            # Per-tenant rate limits: the authorizer names each tenant's usage-plan key.
+            api_key_source_type=apigateway.ApiKeySourceType.AUTHORIZER,
             deploy_options=apigateway.StageOptions(
                 stage_name=settings.name,
                 access_log_destination=apigateway.LogGroupLogDestination(access_log),
@@ -155,6 +158,7 @@ class AuthApi(Construct):
                     else apigateway.AuthorizationType.NONE
                 ),
                 request_validator=validator,
+                api_key_required=route.authorized,
                 request_models=(
                     {"application/json": json_object}
                     if route.method in {"POST", "PATCH", "PUT"}
@@ -190,6 +194,8 @@ class AuthApi(Construct):
                 type=response_type,
                 status_code=status,
                 templates={"application/json": template},
+                # Throttling clears within a second at the tiers' rates.
+                response_headers={"Retry-After": "'1'"} if error_type == "rate_limited" else None,
             )
 
         # Revocation flushes the stage's authorizer cache (see outpost.api.authorizer_cache).
@@ -202,6 +208,7 @@ class AuthApi(Construct):
         self.handlers[RouteGroup.TENANTS].role.add_to_principal_policy(
             iam.PolicyStatement(actions=["apigateway:DELETE"], resources=[stage_arn])
         )
+        self._add_usage_plans(settings)
         self._acknowledge_account_logging_role()
         if api_settings.waf:
             self._attach_waf(settings)
@@ -216,6 +223,55 @@ class AuthApi(Construct):
 
     def handler(self, group: RouteGroup) -> RuntimeFunction:
         return self.handlers[group]
+
+    def _add_usage_plans(self, settings: EnvironmentSettings) -> None:
+        """One usage plan per tier, throttled at the tier's rate and burst; the tenants
+        handler puts each tenant's key into its tier's plan (outpost.services.rate_limits)."""
+        for tier, limits in settings.tiers.items():
+            self.rest_api.add_usage_plan(
+                f"{tier.value.title()}Plan",
+                name=usage_plan_name(settings.name, tier),
+                description=f"Outpost {settings.name}: {tier.value} tier request rate",
+                throttle=apigateway.ThrottleSettings(
+                    rate_limit=limits.requests_per_second, burst_limit=limits.burst
+                ),
+                api_stages=[
+                    apigateway.UsagePlanPerApiStage(
+                        api=self.rest_api, stage=self.rest_api.deployment_stage
+                    )
+                ],
+            )
+        stack = Stack.of(self)
+
+        def path(resource: str) -> str:
+            return stack.format_arn(service="apigateway", account="", resource=resource)
+
+        role = self.handlers[RouteGroup.TENANTS].role
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["apigateway:GET", "apigateway:POST", "apigateway:DELETE"],
+                resources=[
+                    path("/apikeys"),
+                    path("/apikeys/*"),
+                    path("/usageplans"),
+                    path("/usageplans/*/keys"),
+                    path("/usageplans/*/keys/*"),
+                ],
+            )
+        )
+        reason = (
+            "Onboarding creates one usage-plan key per tenant and moves it between the tier "
+            "plans; key ids exist only at run time, and the paths are API keys and plan keys only."
+        )
+        Validations.of(role).acknowledge(
+            *(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::{p}]",
+                    reason=reason,
+                )
+                for p in ("/apikeys/*", "/usageplans/*/keys", "/usageplans/*/keys/*")
+            )
+        )
 
     def _acknowledge_account_logging_role(self) -> None:
         role = self.rest_api.node.find_child("CloudWatchRole")

@@ -6,7 +6,11 @@ import os
 from collections.abc import Mapping
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class Misconfigured(RuntimeError):
+    """The function's environment is wrong: an operator's error, never the caller's."""
 
 
 class RuntimeSettings(BaseModel):
@@ -14,4 +18,8 @@ class RuntimeSettings(BaseModel):
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
-        return cls.model_validate(dict(os.environ if environ is None else environ))
+        # Not a ValidationError: the API would answer that as the caller's 422.
+        try:
+            return cls.model_validate(dict(os.environ if environ is None else environ))
+        except ValidationError as error:
+            raise Misconfigured(f"{cls.__name__}: {error}") from None

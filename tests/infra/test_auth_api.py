@@ -8,7 +8,9 @@ from aws_cdk.assertions import Match, Template
 
 from outpost.api.routes import ROUTES, RouteGroup
 from outpost.data.tables import TENANTS
+from outpost.models.tier import TIERS, Tier
 from outpost.services.auth import AUTHORIZATION_PATTERN
+from outpost.services.rate_limits import usage_plan_name
 from tests.infra.conftest import ENVIRONMENTS
 
 
@@ -168,3 +170,24 @@ def test_waf_guards_staging_and_prod_and_is_off_in_dev(templates: dict[str, Temp
     assert not templates["dev"].find_resources("AWS::WAFv2::WebACL")
     for env in ("staging", "prod"):
         templates[env].resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_per_tenant_rate_limits_by_tier(templates: dict[str, Template], env: str) -> None:
+    template = templates[env]
+    template.has_resource_properties("AWS::ApiGateway::RestApi", {"ApiKeySourceType": "AUTHORIZER"})
+    for method in template.find_resources("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        assert props.get("ApiKeyRequired", False) is (props["AuthorizationType"] == "CUSTOM")
+    plans = {
+        plan["Properties"]["UsagePlanName"]: plan["Properties"]
+        for plan in template.find_resources("AWS::ApiGateway::UsagePlan").values()
+    }
+    assert set(plans) == {usage_plan_name(env, tier) for tier in Tier}
+    for tier in Tier:
+        plan = plans[usage_plan_name(env, tier)]
+        assert plan["Throttle"] == {
+            "RateLimit": TIERS[tier].requests_per_second,
+            "BurstLimit": TIERS[tier].burst,
+        }
+        assert len(plan["ApiStages"]) == 1

@@ -39,7 +39,30 @@ class LocalSystem:
         *,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
+        honour_throttling: bool = True,
     ) -> tuple[int, Any]:
+        """One request; a 429 ``rate_limited`` is retried after its Retry-After, as a
+        well-behaved client does (``honour_throttling=False`` to see it)."""
+        while True:
+            status, payload, answered = self.call_with_headers(
+                method, path, key, body, headers=headers, raw=raw
+            )
+            throttled = status == 429 and payload["error"]["type"] == "rate_limited"
+            if not (honour_throttling and throttled):
+                return status, payload
+            time.sleep(float(answered.get("Retry-After", "1")))
+
+    def call_with_headers(
+        self,
+        method: str,
+        path: str,
+        key: str | None = None,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        """One request, no retry: status, body and headers."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         request = urllib.request.Request(self.url + path, data=data, method=method)  # noqa: S310
         request.add_header("Content-Type", "application/json")
@@ -50,9 +73,10 @@ class LocalSystem:
             request.add_header(name, value)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                return response.status, json.loads(response.read() or b"null")
+                payload = json.loads(response.read() or b"null")
+                return response.status, payload, dict(response.headers.items())
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+            return error.code, json.loads(error.read() or b"null"), dict(error.headers.items())
 
     def logs(self) -> str:
         return self.output.read_text(errors="replace")

@@ -13,6 +13,7 @@ from outpost.data.tables import ALL_TABLES, API_KEYS, AUDIT, TASKS, TENANTS, USA
 from outpost.data.tenants import TenantRepository
 from outpost.handlers import tenants as tenants_handler
 from outpost.models import Scope, Tenant, Tier
+from outpost.services.rate_limits import TokenBuckets
 from tests.unit.api import Api, clear_handler_caches, principal
 
 ENVIRONMENT = "unit"
@@ -59,5 +60,6 @@ def api(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
         "flush_authorizer_cache",
         lambda api_id, stage: client.flushes.append((api_id, stage)),
     )
+    monkeypatch.setattr(tenants_handler, "rate_plans", TokenBuckets())
     yield client
     clear_handler_caches()

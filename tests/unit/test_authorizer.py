@@ -84,6 +84,7 @@ def test_allow_covers_every_route_of_the_stage_and_carries_the_tenant(wired: Wir
     assert response["context"]["tenant_id"] == str(tenant.tenant_id)
     assert response["context"]["key_prefix"] == key.prefix
     assert response["principalId"] == key.prefix
+    assert response["usageIdentifierKey"] == f"tenant-{tenant.tenant_id}"  # its tier's plan
     (entry,) = wired.audited()
     assert (entry.action, entry.tenant_id, entry.resource) == (
         "auth.allowed",

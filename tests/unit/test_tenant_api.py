@@ -168,3 +168,15 @@ def test_audit_is_private_and_validated(api: Api) -> None:
     assert stolen[0] == 400
     no_scope = principal(UUID(mine["tenant_id"]), Scope.TASKS_READ)
     assert api.call("GET", "/v1/audit", no_scope)[0] == 403
+
+
+def test_a_misconfigured_function_is_a_500_not_the_callers_fault(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outpost.handlers import tenants as tenants_handler  # noqa: PLC0415
+
+    monkeypatch.delenv("OUTPOST_TENANTS_TABLE")
+    tenants_handler._stores.cache_clear()
+    status, body = api.call("POST", "/v1/tenants", api.admin, {"name": "A", "email": "a@a.example"})
+    assert (status, body["error"]["type"]) == (500, "internal_error")
+    assert "OUTPOST_TENANTS_TABLE" not in body["error"]["message"]

@@ -26,6 +26,7 @@ from outpost.data.tenants import TenantRepository
 from outpost.models.audit import UNATTRIBUTED, AuditEntry, RequestMetadata
 from outpost.services.audit import AuditService, AuditSettings
 from outpost.services.auth import Authenticator, DecisionCache, Denial, DenyReason
+from outpost.services.rate_limits import usage_key_value
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -96,6 +97,10 @@ def authorize(
         api_id=arn.api_id,
         stage=arn.stage,
         context=None if isinstance(decision, Denial) else decision.to_context(),
+        # Names the tenant to its tier's usage plan: per-tenant rate limits.
+        usage_identifier_key=(
+            None if isinstance(decision, Denial) else usage_key_value(decision.tenant_id)
+        ),
     )
     if isinstance(decision, Denial):
         response.deny_all_routes()

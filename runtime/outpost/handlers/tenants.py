@@ -19,7 +19,9 @@ from outpost.data.tables import API_KEYS, TENANTS
 from outpost.data.tenants import TenantRepository
 from outpost.errors import NotFound
 from outpost.services.audit import AuditService, AuditSettings
+from outpost.services.rate_limits import RatePlans, UsagePlans
 from outpost.services.tenants import CreateKey, CreateTenant, TenantService, UpdateTenant
+from outpost.settings import RuntimeSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,13 +29,23 @@ if TYPE_CHECKING:
 logger = Logger(service="outpost")
 app = new_resolver()
 
-# Local mode replaces this with its own gateway's cache flush.
+# Local mode replaces these with its own gateway's cache flush and rate limiter.
 flush_authorizer_cache: authorizer_cache.Flusher = authorizer_cache.flush_stage_cache
+rate_plans: RatePlans | None = None
 
 
 class TenantsSettings(AuditSettings):
     tenants_table: str = Field(alias=TENANTS.env_var)
     api_keys_table: str = Field(alias=API_KEYS.env_var)
+
+
+class UsagePlanSettings(RuntimeSettings):
+    environment: str = Field(alias="OUTPOST_ENVIRONMENT")
+
+
+@cache
+def _usage_plans() -> UsagePlans:
+    return UsagePlans(boto3.client("apigateway"), UsagePlanSettings.from_environ().environment)
 
 
 @cache
@@ -51,7 +63,13 @@ def _service() -> TenantService:
     tenants, keys, audit = _stores()
     context = app.current_event.request_context
     api_id, stage = context.api_id, context.stage
-    return TenantService(tenants, keys, audit, lambda: flush_authorizer_cache(api_id, stage))
+    return TenantService(
+        tenants,
+        keys,
+        audit,
+        lambda: flush_authorizer_cache(api_id, stage),
+        rate_plans or _usage_plans(),
+    )
 
 
 def _tenant_id(raw: str) -> UUID:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from uuid import UUID
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -27,10 +28,12 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 
 from outpost.api.routes import ROUTES, Route, RouteGroup, match
 from outpost.handlers import authorizer
-from outpost.local.events import LOCAL_API_ID, LOCAL_STAGE, proxy_event
+from outpost.local.events import LOCAL_API_ID, LOCAL_STAGE, proxy_event, response_headers
 from outpost.local.lambda_context import LocalLambdaContext
+from outpost.models.tier import Tier
 from outpost.services.audit import AuditService
 from outpost.services.auth import AUTHORIZATION_PATTERN, Authenticator
+from outpost.services.rate_limits import TokenBuckets
 
 logger = Logger(service="outpost")
 
@@ -46,6 +49,7 @@ class LocalAuthorizer:
     authenticator: Authenticator
     audit: AuditService
     cache_seconds: float
+    rate_limits: TokenBuckets
     _policies: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,10 +99,14 @@ class Gateway(ThreadingHTTPServer):
 
 
 def _error(
-    status: int, error_type: str, message: str, request_id: str
+    status: int,
+    error_type: str,
+    message: str,
+    request_id: str,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], str]:
     body = {"error": {"type": error_type, "message": message, "request_id": request_id}}
-    return status, {"Content-Type": "application/json"}, json.dumps(body)
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -172,7 +180,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         response = self.server.handlers[route.group](event, LocalLambdaContext(route.group.value))
         return (
             response["statusCode"],
-            dict(response.get("headers") or {}),
+            response_headers(response),
             response.get("body") or "",
         )
 
@@ -195,4 +203,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             **policy.get("context", {}),
             "principalId": policy["principalId"],
         }
+        # API Gateway's usage plans, per tenant and by tier: the same answer as its THROTTLED.
+        if not self.server.local_authorizer.rate_limits.allow(
+            UUID(context["tenant_id"]), Tier(context["tier"])
+        ):
+            return _error(
+                429, "rate_limited", "too many requests", request_id, {"Retry-After": "1"}
+            )
         return context

@@ -19,6 +19,7 @@ from outpost.local.gateway import Gateway, LocalAuthorizer
 from outpost.local.pollers import Poller, SqsPoller, StreamPoller, TimerPoller
 from outpost.local.provision import provision
 from outpost.services.bootstrap import check_admin_key, ensure_admin_key
+from outpost.services.rate_limits import TokenBuckets
 
 # As API Gateway's authorizer cache in the cloud (the AuthApi's default).
 AUTHORIZER_CACHE_SECONDS = 300
@@ -41,8 +42,10 @@ def run(host: str, port: int, admin_key: str | None, echo: Callable[[str], None]
             authenticator=build_authenticator(settings, dynamodb),
             audit=settings.audit_service(dynamodb, boto3.client("sqs")),
             cache_seconds=AUTHORIZER_CACHE_SECONDS,
+            rate_limits=TokenBuckets(),
         )
         tenants.flush_authorizer_cache = local_authorizer.flush
+        tenants.rate_plans = local_authorizer.rate_limits
         admin = ensure_admin_key(
             TenantRepository(dynamodb, settings.tenants_table),
             ApiKeyRepository(dynamodb, settings.api_keys_table),

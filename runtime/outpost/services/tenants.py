@@ -24,6 +24,7 @@ from outpost.models.tenant import Tenant, TenantName, TenantStatus
 from outpost.models.tier import Tier
 from outpost.services.audit import AuditService
 from outpost.services.auth import Caller
+from outpost.services.rate_limits import RatePlans
 
 
 class Request(BaseModel):
@@ -56,11 +57,13 @@ class TenantService:
         keys: ApiKeyRepository,
         audit: AuditService,
         flush_authorizer_cache: Callable[[], None],
+        rate_plans: RatePlans,
     ) -> None:
         self._tenants = tenants
         self._keys = keys
         self._audit = audit
         self._flush = flush_authorizer_cache
+        self._rate_plans = rate_plans
 
     def create(self, caller: Caller, request: CreateTenant) -> Tenant:
         self._require_admin(caller)
@@ -70,6 +73,7 @@ class TenantService:
             raise Conflict("a tenant with this email already exists")
         tenant = Tenant(name=request.name, email=request.email, tier=request.tier)
         self._tenants.create(tenant)
+        self._rate_plans.enrol(tenant.tenant_id, tenant.tier)
         self._record(
             caller,
             tenant.tenant_id,
@@ -92,8 +96,10 @@ class TenantService:
         changes = request.model_dump(exclude_none=True)
         updated = tenant.model_copy(update={**changes, "updated_at": utc_now()})
         self._tenants.replace(updated)
-        if updated.status is not tenant.status:
-            self._flush()
+        if updated.tier is not tenant.tier:
+            self._rate_plans.move(tenant_id, tenant.tier, updated.tier)
+        if updated.status is not tenant.status or updated.tier is not tenant.tier:
+            self._flush()  # cached policies carry the tier
         self._record(
             caller,
             tenant_id,
@@ -113,6 +119,7 @@ class TenantService:
             update={"status": TenantStatus.DELETED, "updated_at": utc_now()}
         )
         self._tenants.replace(deleted)
+        self._rate_plans.remove(tenant_id)
         self._flush()
         self._record(caller, tenant_id, "tenant.deleted", f"tenants/{tenant_id}")
         return deleted
