@@ -191,3 +191,22 @@ def test_a_tenant_flooding_the_api_is_throttled_by_its_tier(local_system: LocalS
         )[0]
         == 200
     )
+
+
+def test_idempotent_replay_and_mismatch_over_http(
+    local_system: LocalSystem, pro: dict[str, Any]
+) -> None:
+    key = {"idempotency-key": "checkout-7"}  # the header name is matched case-insensitively
+    first = local_system.call("POST", "/v1/tasks", pro["live"], TASK, headers=key)
+    again = local_system.call(
+        "POST", "/v1/tasks", pro["live"], TASK, headers={"Idempotency-Key": "checkout-7"}
+    )
+    assert first[0] == again[0] == 202
+    assert first[1]["task_id"] == again[1]["task_id"]
+    status, body = local_system.call(
+        "POST", "/v1/tasks", pro["live"], {**TASK, "task": "else"}, headers=key
+    )
+    assert (status, body["error"]["type"]) == (422, "idempotency_key_mismatch")
+    other = local_system.call("POST", "/v1/tasks", pro["test"], TASK, headers=key)
+    assert other[0] == 202
+    assert other[1]["task_id"] != first[1]["task_id"]  # test keys have their own scope
