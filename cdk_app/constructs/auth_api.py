@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, Duration, Stack, Validations
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_wafv2 as wafv2
@@ -241,10 +241,11 @@ class AuthApi(Construct):
                     )
                 ],
             )
-        stack = Stack.of(self)
 
         def path(resource: str) -> str:
-            return stack.format_arn(service="apigateway", account="", resource=resource)
+            # Pseudo-parameters, not the stack's region: the same ARN (and acknowledgment)
+            # whether or not the stack is bound to a region.
+            return f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::{resource}"
 
         role = self.handlers[RouteGroup.TENANTS].role
         role.add_to_principal_policy(

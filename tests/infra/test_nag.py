@@ -16,7 +16,16 @@ def nagged_app() -> tuple[App, list]:  # type: ignore[type-arg]
     return app, build(app, nag=True)
 
 
-def test_aws_solutions_checks_pass() -> None:
+@pytest.mark.parametrize(
+    "target",
+    [{}, {"CDK_DEFAULT_ACCOUNT": "123456789012", "CDK_DEFAULT_REGION": "us-east-1"}],
+    ids=["environment-agnostic", "account-and-region"],
+)
+def test_aws_solutions_checks_pass(target: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways a stack is synthesized: tests and CI without a region, the CLI with one
+    (ARNs then render differently, and acknowledgments must still match them)."""
+    for name, value in target.items():
+        monkeypatch.setenv(name, value)
     app, stacks = nagged_app()
     assembly = app.synth()
     assert sorted(s.stack_name for s in assembly.stacks) == sorted(s.stack_name for s in stacks)
