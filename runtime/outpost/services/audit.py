@@ -21,10 +21,10 @@ from outpost.data.audit import AuditRepository
 from outpost.data.pagination import InvalidCursor, Page
 from outpost.data.queues import AUDIT_BUFFER
 from outpost.data.tables import AUDIT
-from outpost.errors import InvalidRequest, NotFound, PermissionDenied
+from outpost.errors import InvalidRequest, NotFound
 from outpost.models.api_key import Scope
 from outpost.models.audit import AuditEntry
-from outpost.services.auth import Caller
+from outpost.services.auth import Caller, require_scope
 from outpost.settings import RuntimeSettings
 
 if TYPE_CHECKING:
@@ -96,8 +96,7 @@ class AuditQuery(BaseModel):
 def read_audit(caller: Caller, repository: AuditRepository, query: AuditQuery) -> Page[AuditEntry]:
     """The caller's own trail; an admin may name any tenant (or the unattributed partition)."""
     principal = caller.principal
-    if not principal.has(Scope.AUDIT_READ):
-        raise PermissionDenied("this key lacks the audit:read scope")
+    require_scope(caller, Scope.AUDIT_READ)
     tenant_id = query.tenant_id or principal.tenant_id
     if tenant_id != principal.tenant_id and not principal.has(Scope.ADMIN):
         raise NotFound("no such tenant")

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from outpost.data.api_keys import ApiKeyRepository
 from outpost.data.tenants import TenantRepository
+from outpost.errors import PermissionDenied
 from outpost.models.api_key import (
     InvalidApiKeyFormat,
     Scope,
@@ -89,6 +90,12 @@ class Caller:
     principal: Principal
     request_id: str
     metadata: RequestMetadata
+
+
+def require_scope(caller: Caller, scope: Scope) -> None:
+    """Refuse (403) a caller whose key lacks the scope; admin keys hold every scope."""
+    if not caller.principal.has(scope):
+        raise PermissionDenied(f"this key lacks the {scope.value} scope")
 
 
 @dataclass(frozen=True)

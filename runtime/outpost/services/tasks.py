@@ -33,7 +33,6 @@ from outpost.errors import (
     ExecutorNotAllowed,
     InvalidRequest,
     NotFound,
-    PermissionDenied,
     QuotaExceeded,
 )
 from outpost.models.api_key import Scope
@@ -53,7 +52,7 @@ from outpost.models.task import (
 from outpost.models.tier import TIERS, Agent
 from outpost.models.usage import UsageKind, UsageRecord
 from outpost.services.audit import AuditService
-from outpost.services.auth import Caller
+from outpost.services.auth import Caller, require_scope
 from outpost.services.dispatch import TaskDispatcher
 from outpost.services.quota import DailyQuota, seconds_until_reset
 from outpost.services.slots import ConcurrencySlots
@@ -159,7 +158,7 @@ class TaskService:
 
     def submit(self, caller: Caller, request: SubmitTask) -> SubmittedTask:
         principal = caller.principal
-        _require(caller, Scope.TASKS_WRITE)
+        require_scope(caller, Scope.TASKS_WRITE)
         limits = TIERS[principal.tier]
         if request.executor is not Executor.ALL and not limits.allows(
             Agent(request.executor.value)
@@ -228,7 +227,7 @@ class TaskService:
 
     def list(self, caller: Caller, query: TaskListQuery) -> Page[TaskSummary]:
         principal = caller.principal
-        _require(caller, Scope.TASKS_READ)
+        require_scope(caller, Scope.TASKS_READ)
         try:
             page = self._tasks.list_for_tenant(
                 principal.tenant_id,
@@ -256,7 +255,7 @@ class TaskService:
     def cancel(self, caller: Caller, task_id: str) -> TaskView:
         """Queued runs are cancelled at once; a running one is asked to stop (the worker
         honours it between steps and while the agent runs)."""
-        _require(caller, Scope.TASKS_WRITE)
+        require_scope(caller, Scope.TASKS_WRITE)
         task = self._visible(caller, task_id)
         if task.status.is_final:
             raise Conflict(f"the task is already {task.status.value}")
@@ -269,12 +268,18 @@ class TaskService:
         status = aggregate_status([run.status for run in refreshed.runs])
         if status is not refreshed.status:
             self._tasks.set_status(task.task_id, status, now)
+            refreshed = refreshed.model_copy(
+                update={
+                    "status": status,
+                    "completed_at": (refreshed.completed_at or now) if status.is_final else None,
+                }
+            )
         self._record(caller, task, "task_cancel_requested")
-        return task_view(self._visible(caller, task_id))
+        return task_view(refreshed)
 
     def usage(self, caller: Caller) -> UsageView:
         principal = caller.principal
-        _require(caller, Scope.USAGE_READ)
+        require_scope(caller, Scope.USAGE_READ)
         now = self._now()
         limits = TIERS[principal.tier]
         period = now.strftime("%Y-%m")
@@ -296,7 +301,7 @@ class TaskService:
         )
 
     def _visible(self, caller: Caller, task_id: str) -> Task:
-        _require(caller, Scope.TASKS_READ)
+        require_scope(caller, Scope.TASKS_READ)
         principal = caller.principal
         task = self._tasks.get(principal.tenant_id, task_id)
         if task is None or task.environment is not principal.environment:
@@ -314,8 +319,3 @@ class TaskService:
                 details={"environment": task.environment.value, **details},
             )
         )
-
-
-def _require(caller: Caller, scope: Scope) -> None:
-    if not caller.principal.has(scope):
-        raise PermissionDenied(f"this key lacks the {scope.value} scope")

@@ -23,7 +23,7 @@ from outpost.models.common import Environment, utc_now
 from outpost.models.tenant import Tenant, TenantName, TenantStatus
 from outpost.models.tier import Tier
 from outpost.services.audit import AuditService
-from outpost.services.auth import Caller
+from outpost.services.auth import Caller, require_scope
 from outpost.services.rate_limits import RatePlans
 
 
@@ -66,7 +66,7 @@ class TenantService:
         self._rate_plans = rate_plans
 
     def create(self, caller: Caller, request: CreateTenant) -> Tenant:
-        self._require_admin(caller)
+        require_scope(caller, Scope.ADMIN)
         if any(
             t.status is not TenantStatus.DELETED for t in self._tenants.find_by_email(request.email)
         ):
@@ -87,7 +87,7 @@ class TenantService:
         return self._visible(caller, tenant_id)
 
     def update(self, caller: Caller, tenant_id: UUID, request: UpdateTenant) -> Tenant:
-        self._require_admin(caller)
+        require_scope(caller, Scope.ADMIN)
         tenant = self._visible(caller, tenant_id)
         if tenant.status is TenantStatus.DELETED:
             raise Conflict("a deleted tenant cannot be changed")
@@ -111,7 +111,7 @@ class TenantService:
 
     def delete(self, caller: Caller, tenant_id: UUID) -> Tenant:
         """Soft delete: the record stays for audit and billing; its keys stop authorizing."""
-        self._require_admin(caller)
+        require_scope(caller, Scope.ADMIN)
         tenant = self._visible(caller, tenant_id)
         if tenant.status is TenantStatus.DELETED:
             return tenant
@@ -172,11 +172,6 @@ class TenantService:
         if tenant is None:
             raise NotFound("no such tenant")
         return tenant
-
-    @staticmethod
-    def _require_admin(caller: Caller) -> None:
-        if not caller.principal.has(Scope.ADMIN):
-            raise PermissionDenied("this operation needs the admin scope")
 
     def _record(
         self, caller: Caller, tenant_id: UUID, action: str, resource: str, **details: DetailValue
