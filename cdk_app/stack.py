@@ -58,6 +58,7 @@ class OutpostStack(Stack):
                 **self.tenant_store.table_environment(TENANTS, API_KEYS, TASKS, USAGE, IDEMPOTENCY),
                 **self.task_queue.environment(),
                 **self.audit_trail.environment(),
+                **self.tenant_store.secrets_environment(),
             },
         )
         self.tenant_store.grant_tenant_lookup(self.api.handler(RouteGroup.HEALTH).role)
@@ -71,6 +72,9 @@ class OutpostStack(Stack):
         self.tenant_store.grant_idempotency(tasks_role)
         self.task_queue.grant_send(tasks_role)
         self.audit_trail.grant_record(tasks_role)
+        secrets_role = self.api.handler(RouteGroup.SECRETS).role
+        self.tenant_store.grant_secrets_write(secrets_role)
+        self.audit_trail.grant_record(secrets_role)
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         CfnOutput(self, "AlarmTopicArn", value=self.platform.alarm_topic.topic_arn)

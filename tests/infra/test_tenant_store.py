@@ -159,6 +159,8 @@ def granted() -> Template:
         ("TaskReads", store.grant_task_reads),
         ("TaskWrites", store.grant_task_writes),
         ("Idempotency", store.grant_idempotency),
+        ("SecretsWrite", store.grant_secrets_write),
+        ("SecretsRead", store.grant_secrets_read),
     ):
         grant(iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
     return Template.from_stack(stack)
@@ -227,3 +229,38 @@ def test_writes_and_admin_can_write(granted: Template) -> None:
     for role in ("TaskWrites", "TenantAdmin"):
         actions = actions_of(statements_of(granted, role))
         assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Encrypt"} <= actions
+
+
+def secret_resources(statements: list[dict[str, Any]]) -> list[str]:
+    return [
+        json.dumps(s["Resource"])
+        for s in statements
+        if actions_of([s]) & {"secretsmanager:GetSecretValue"}
+    ]
+
+
+def test_secrets_api_writes_tenant_secrets_under_its_deployment_path_only(
+    granted: Template,
+) -> None:
+    statements = statements_of(granted, "SecretsWrite")
+    assert actions_of(statements) == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:CreateSecret",
+        "secretsmanager:RestoreSecret",
+        "secretsmanager:TagResource",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    }
+    (resource,) = secret_resources(statements)
+    assert ":secret:outpost/dev/tenants/*" in resource
+
+
+def test_worker_reads_tenant_secrets_and_never_writes_them(granted: Template) -> None:
+    statements = statements_of(granted, "SecretsRead")
+    assert actions_of(statements) == {"secretsmanager:GetSecretValue", "kms:Decrypt"}
+    (resource,) = secret_resources(statements)
+    assert ":secret:outpost/dev/tenants/*" in resource

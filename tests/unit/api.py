@@ -9,6 +9,7 @@ from uuid import UUID
 from outpost.api.routes import match
 from outpost.api.schemas import ErrorResponse
 from outpost.handlers import audit as audit_handler
+from outpost.handlers import secrets as secrets_handler
 from outpost.handlers import tasks as tasks_handler
 from outpost.handlers import tenants as tenants_handler
 from outpost.local.events import proxy_event, response_headers
@@ -112,3 +113,4 @@ def clear_handler_caches() -> None:
     tenants_handler._stores.cache_clear()
     audit_handler._repository.cache_clear()
     tasks_handler._service.cache_clear()
+    secrets_handler._service.cache_clear()

@@ -43,6 +43,7 @@ def api(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     """Every table and queue as the stack declares them, the handlers told where, an operator."""
     for spec in ALL_TABLES:
         monkeypatch.setenv(spec.env_var, spec.table_name(ENVIRONMENT))
+    monkeypatch.setenv("OUTPOST_ENVIRONMENT", ENVIRONMENT)
     sqs = boto3.client("sqs")
     queue_urls = {
         tier: sqs.create_queue(QueueName=spec.queue_name(ENVIRONMENT))["QueueUrl"]

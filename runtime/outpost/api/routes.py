@@ -15,11 +15,13 @@ from outpost.api.schemas import (
     AuditPage,
     CreatedApiKey,
     HealthResponse,
+    SecretList,
     SubmittedTask,
     TaskPage,
     TaskView,
     UsageView,
 )
+from outpost.models.secret import SecretMetadata, StoreSecret
 from outpost.models.tenant import Tenant
 from outpost.services.audit import AuditQuery
 from outpost.services.tasks import SubmitTask, TaskListQuery
@@ -33,6 +35,7 @@ class RouteGroup(StrEnum):
     TENANTS = "tenants"
     AUDIT = "audit"
     TASKS = "tasks"
+    SECRETS = "secrets"
 
     @property
     def handler(self) -> str:
@@ -165,6 +168,30 @@ ROUTES: tuple[Route, ...] = (
         RouteGroup.TASKS,
         "This month's and today's usage, quota and concurrency",
         UsageView,
+    ),
+    Route(
+        "GET",
+        "/v1/secrets",
+        RouteGroup.SECRETS,
+        "List the provider keys stored: names, dates and masked hints, never values",
+        SecretList,
+    ),
+    Route(
+        "PUT",
+        "/v1/secrets/{provider}",
+        RouteGroup.SECRETS,
+        "Store (or replace) a provider key: github, anthropic, openai, google, deepseek, xai",
+        SecretMetadata,
+        body=StoreSecret,
+        errors=(400, 409, 422),
+    ),
+    Route(
+        "DELETE",
+        "/v1/secrets/{provider}",
+        RouteGroup.SECRETS,
+        "Remove a provider key",
+        SecretMetadata,
+        errors=(404, 409, 422),
     ),
     Route(
         "GET",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from outpost.models.api_key import ApiKey
 from outpost.models.audit import AuditEntry
+from outpost.models.secret import SecretMetadata
 
 
 class ErrorDetail(BaseModel):
@@ -127,3 +128,7 @@ class UsageView(BaseModel):
     tier: str
     today: DailyUsage
     concurrency: Concurrency
+
+
+class SecretList(BaseModel):
+    data: list[SecretMetadata] = Field(description="Names, dates and masked hints; no values.")
