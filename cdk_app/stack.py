@@ -46,10 +46,15 @@ class OutpostStack(Stack):
             settings=settings,
             encryption_key=self.platform.key,
             alarm_topic=self.platform.alarm_topic,
-            sweeper_environment=self.tenant_store.table_environment(TASKS, TENANTS),
+            environment={
+                **self.tenant_store.table_environment(TASKS, TENANTS, USAGE),
+                **self.audit_trail.environment(),
+            },
         )
         self.tenant_store.grant_task_writes(self.task_queue.sweeper.role)
         self.tenant_store.grant_tenant_lookup(self.task_queue.sweeper.role)
+        self.tenant_store.grant_task_writes(self.task_queue.dead_letter_handler.role)
+        self.audit_trail.grant_record(self.task_queue.dead_letter_handler.role)
         self.api = AuthApi(
             self,
             "Api",

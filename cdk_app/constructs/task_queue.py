@@ -15,6 +15,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -24,6 +25,7 @@ from cdk_app.constructs.function import RuntimeFunction
 from cdk_app.constructs.grants import grant_key
 from cdk_app.constructs.queues import encrypted_queue
 from outpost.data.queues import TASK_QUEUES
+from outpost.handlers.sweeper import LEASE_GRACE_ENV
 from outpost.models.tier import Tier
 
 CONSUME = [
@@ -45,9 +47,10 @@ class TaskQueue(Construct):
         settings: EnvironmentSettings,
         encryption_key: kms.IKey,
         alarm_topic: sns.ITopic,
-        sweeper_environment: Mapping[str, str],
+        environment: Mapping[str, str],
     ) -> None:
-        """``sweeper_environment``: the tables the sweeper reads (the stack grants it them)."""
+        """``environment``: the tables and audit trail the queue's own functions (sweeper,
+        dead-letter handler) use; the stack grants them access."""
         super().__init__(scope, construct_id)
         self._key = encryption_key
         timings = settings.queues
@@ -105,8 +108,14 @@ class TaskQueue(Construct):
             "Sweeper",
             settings=settings,
             handler="outpost.handlers.sweeper.handler",
-            description="re-sends the queue message of runs a crash left without one",
-            environment={**sweeper_environment, **self.environment()},
+            description="re-sends the queue message of runs a crash left without one, and "
+            "queues again runs whose worker died",
+            environment={
+                **environment,
+                **self.environment(),
+                # By then SQS would have delivered a lost worker's message again.
+                LEASE_GRACE_ENV: str(timings.visibility_timeout_seconds),
+            },
         )
         events.Rule(
             self,
@@ -116,6 +125,20 @@ class TaskQueue(Construct):
             targets=[targets.LambdaFunction(self.sweeper.function, retry_attempts=0)],
         )
         self.grant_send(self.sweeper.role)
+
+        self.dead_letter_handler = RuntimeFunction(
+            self,
+            "DeadLetterHandler",
+            settings=settings,
+            handler="outpost.handlers.dead_letters.handler",
+            description="ends failed the runs whose every attempt failed",
+            environment=dict(environment),
+        )
+        self.dead_letter_handler.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.dead_letters, batch_size=10, report_batch_item_failures=True
+            )
+        )
 
     def environment(self) -> dict[str, str]:
         """The tier queues' URLs, as the runtime's settings read them."""
@@ -153,13 +176,3 @@ class TaskQueue(Construct):
             )
         )
         grant_key(grantee, self._key, write=True)
-
-    def grant_dead_letters(self, grantee: iam.IGrantable) -> None:
-        """The dead-letter handler: read and delete what landed there."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
-                resources=[self.dead_letters.queue_arn],
-            )
-        )
-        grant_key(grantee, self._key, write=False)

@@ -27,13 +27,16 @@ def local(
             help="The admin key to install (op_live_…); generated when not given.",
         ),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Worker processes to run tasks (0: accept, never run).")
+    ] = 2,
 ) -> None:
-    """Run the whole system on this machine: an in-memory AWS, the API, the pollers."""
+    """Run the whole system on this machine: an in-memory AWS, the API, the workers."""
     from outpost.errors import OutpostError  # noqa: PLC0415 - keep `outpost --help` fast
     from outpost.local.runner import run  # noqa: PLC0415
 
     try:
-        run(host, port, admin_key, echo=typer.echo)
+        run(host, port, admin_key, workers, echo=typer.echo)
     except OutpostError as error:
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(2) from None

@@ -1,5 +1,6 @@
 """TaskQueue: tier queues with a shared DLQ, timings from config, alarms, exact grants."""
 
+import json
 from typing import Any
 
 import pytest
@@ -86,7 +87,7 @@ def probe() -> tuple[Stack, TaskQueue]:
         settings=settings,
         encryption_key=kms.Key(stack, "Key"),
         alarm_topic=sns.Topic(stack, "Topic"),
-        sweeper_environment={},
+        environment={},
     )
     return stack, queues
 
@@ -97,7 +98,6 @@ def granted(probe: tuple[Stack, TaskQueue]) -> Template:
     for name, grant in (
         ("Sender", queues.grant_send),
         ("Worker", queues.grant_consume),
-        ("DeadLetterHandler", queues.grant_dead_letters),
     ):
         grant(iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
     return Template.from_stack(stack)
@@ -128,7 +128,46 @@ def test_grants_are_exact(granted: Template) -> None:
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} <= worker
     assert not any(a.endswith("*") for a in worker)
     assert "sqs:PurgeQueue" not in worker
-    assert "sqs:SendMessage" not in actions(granted, "DeadLetterHandler")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_dead_letters_are_handled_and_never_re_sent(
+    templates: dict[str, Template], env: str
+) -> None:
+    template = templates[env]
+    (handler_id,) = [
+        name
+        for name, f in template.find_resources("AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"] == "outpost.handlers.dead_letters.handler"
+    ]
+    (mapping,) = template.find_resources(
+        "AWS::Lambda::EventSourceMapping", {"Properties": {"FunctionName": {"Ref": handler_id}}}
+    ).values()
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    (dlq_id,) = [
+        name
+        for name, q in template.find_resources("AWS::SQS::Queue").items()
+        if q["Properties"]["QueueName"] == f"outpost-jobs-dlq-{env}"
+    ]
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+    role = template.find_resources("AWS::Lambda::Function")[handler_id]["Properties"]["Role"]
+    role_id = role["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    job_queues = {
+        name
+        for name, q in template.find_resources("AWS::SQS::Queue").items()
+        if q["Properties"]["QueueName"].startswith("outpost-jobs-")
+    }
+    for statement in statements:
+        action = statement["Action"]
+        if "sqs:SendMessage" in (action if isinstance(action, list) else [action]):
+            # Only the audit buffer: a dead run is never put back on a jobs queue.
+            assert not any(queue in json.dumps(statement["Resource"]) for queue in job_queues)
 
 
 def test_backlog_sums_every_tier_queue(probe: tuple[Stack, TaskQueue]) -> None:

@@ -82,7 +82,7 @@ class LocalSystem:
         return self.output.read_text(errors="replace")
 
 
-def _start(tmp: Path) -> LocalSystem:
+def _start(tmp: Path, workers: int, extra_environment: dict[str, str]) -> LocalSystem:
     admin_key = generate_api_key(Environment.LIVE)
     output = tmp / "outpost-local.log"
     environment = {
@@ -90,10 +90,20 @@ def _start(tmp: Path) -> LocalSystem:
         "OUTPOST_ADMIN_KEY": admin_key,
         "PYTHONUNBUFFERED": "1",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
+        **extra_environment,
     }
     with output.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "outpost.cli", "local", "--port", "0"],
+        process = subprocess.Popen(  # noqa: S603 - our own CLI, argv list
+            [
+                sys.executable,
+                "-m",
+                "outpost.cli",
+                "local",
+                "--port",
+                "0",
+                "--workers",
+                str(workers),
+            ],
             stdout=sink,
             stderr=subprocess.STDOUT,
             env=environment,
@@ -113,8 +123,20 @@ def _start(tmp: Path) -> LocalSystem:
 
 
 @pytest.fixture(scope="module")
-def local_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
-    system = _start(tmp_path_factory.mktemp("local"))
+def local_environment() -> dict[str, str]:
+    """Variables a module adds to local mode's environment (a git base, a PATH)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def local_system(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    local_environment: dict[str, str],
+) -> Iterator[LocalSystem]:
+    """Local mode with the module's LOCAL_WORKERS worker processes (default 2)."""
+    workers = getattr(request.module, "LOCAL_WORKERS", 2)
+    system = _start(tmp_path_factory.mktemp("local"), workers, local_environment)
     yield system
     system.process.send_signal(signal.SIGTERM)
     assert system.process.wait(timeout=15) == 0, "local mode did not stop cleanly on SIGTERM"

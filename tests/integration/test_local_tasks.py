@@ -17,6 +17,8 @@ from outpost.services.dispatch import RunMessage
 from tests.integration.conftest import LocalSystem
 
 pytestmark = [pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
+# These tests look at tasks while they are queued: no worker takes them.
+LOCAL_WORKERS = 0
 
 TASK = {
     "repo": "octo-org/hello-world",

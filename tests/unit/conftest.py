@@ -8,6 +8,7 @@ import pytest
 from moto import mock_aws
 from mypy_boto3_dynamodb import DynamoDBClient
 
+from outpost.data.buckets import RUNS
 from outpost.data.queues import AUDIT_BUFFER, TASK_QUEUES
 from outpost.data.tables import ALL_TABLES, API_KEYS, AUDIT, TASKS, TENANTS, USAGE, provision_table
 from outpost.data.tenants import TenantRepository
@@ -44,6 +45,7 @@ def api(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     for spec in ALL_TABLES:
         monkeypatch.setenv(spec.env_var, spec.table_name(ENVIRONMENT))
     monkeypatch.setenv("OUTPOST_ENVIRONMENT", ENVIRONMENT)
+    monkeypatch.setenv(RUNS.env_var, RUNS.local_name(ENVIRONMENT))
     sqs = boto3.client("sqs")
     queue_urls = {
         tier: sqs.create_queue(QueueName=spec.queue_name(ENVIRONMENT))["QueueUrl"]

@@ -17,4 +17,7 @@ class BucketSpec:
 
 AUDIT_ARCHIVE = BucketSpec(logical_id="audit-archive", env_var="OUTPOST_AUDIT_ARCHIVE_BUCKET")
 
-ALL_BUCKETS: tuple[BucketSpec, ...] = (AUDIT_ARCHIVE,)
+# Each run's output.log, diff.patch and result.json, under runs/<tenant_id>/<run_id>/.
+RUNS = BucketSpec(logical_id="runs", env_var="OUTPOST_RUNS_BUCKET")
+
+ALL_BUCKETS: tuple[BucketSpec, ...] = (AUDIT_ARCHIVE, RUNS)

@@ -123,7 +123,9 @@ API_KEYS = TableSpec(
 # Only task items carry tenant_scope ("<tenant_id>#<environment>"), so the listing index holds
 # tasks alone, and live and test tasks never mix in one tenant's listing. A run carries
 # "pending" (and "queued_at") from its creation until its queue message is sent: the sparse
-# "undispatched" index lists exactly the runs a crash left without a message.
+# "undispatched" index lists exactly the runs a crash left without a message. A run a worker
+# has claimed carries "leased" until it ends: the sparse "leased" index, ordered by lease
+# expiry, lists the runs whose worker died, so none stays "processing" forever.
 TASKS = TableSpec(
     logical_id="tasks",
     partition=KeyAttribute("task_id"),
@@ -131,6 +133,7 @@ TASKS = TableSpec(
     indexes=(
         IndexSpec("by_tenant", KeyAttribute("tenant_scope"), KeyAttribute("created_at")),
         IndexSpec("undispatched", KeyAttribute("pending"), KeyAttribute("queued_at")),
+        IndexSpec("leased", KeyAttribute("leased"), KeyAttribute("lease_expires_at")),
     ),
     ttl_attribute=TTL_ATTRIBUTE,
 )

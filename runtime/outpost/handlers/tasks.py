@@ -14,6 +14,7 @@ from pydantic import Field
 
 from outpost.api.http import current_caller, json_response, new_resolver, parse_body
 from outpost.api.schemas import TaskPage
+from outpost.data.buckets import RUNS
 from outpost.data.tables import IDEMPOTENCY, TASKS, USAGE
 from outpost.data.tasks import TaskRepository
 from outpost.data.usage import UsageRepository
@@ -22,7 +23,7 @@ from outpost.services.dispatch import TaskDispatcher, TaskQueueSettings
 from outpost.services.idempotency import HEADER, Submit, idempotent_submit
 from outpost.services.quota import DailyQuota
 from outpost.services.slots import ConcurrencySlots
-from outpost.services.tasks import SubmitTask, TaskListQuery, TaskService
+from outpost.services.tasks import ArtifactLink, SubmitTask, TaskListQuery, TaskService
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,12 +33,14 @@ app = new_resolver()
 
 # Leases matter to the workers that take slots; reading how many are in use needs none.
 READ_ONLY_LEASE = timedelta(minutes=15)
+OUTPUT_LINK_SECONDS = 3600
 
 
 class TasksSettings(AuditSettings, TaskQueueSettings):
     tasks_table: str = Field(alias=TASKS.env_var)
     usage_table: str = Field(alias=USAGE.env_var)
     idempotency_table: str = Field(alias=IDEMPOTENCY.env_var)
+    runs_bucket: str = Field(alias=RUNS.env_var)
 
 
 @cache
@@ -53,7 +56,23 @@ def _service() -> TaskService:
         slots=ConcurrencySlots(dynamodb, settings.usage_table, READ_ONLY_LEASE),
         dispatcher=TaskDispatcher(sqs, settings.queue_urls, tasks),
         audit=settings.audit_service(dynamodb, sqs),
+        artifact_link=_presigner(settings.runs_bucket),
     )
+
+
+def _presigner(bucket: str) -> ArtifactLink:
+    """Links to a run's output, valid for an hour (signed with this function's role, which
+    may read the runs bucket; the caller needs no AWS identity)."""
+    s3 = boto3.client("s3")
+
+    def link(key: str) -> str:
+        return s3.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": bucket, "Key": key},
+            ExpiresIn=OUTPUT_LINK_SECONDS,
+        )
+
+    return link
 
 
 @cache

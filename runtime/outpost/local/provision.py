@@ -10,12 +10,14 @@ import boto3
 from outpost.data.buckets import ALL_BUCKETS
 from outpost.data.queues import ALL_QUEUES, QueueTimings, provision_queue
 from outpost.data.tables import ALL_TABLES, provision_table
-from outpost.handlers.sweeper import GRACE_ENV
+from outpost.handlers.sweeper import GRACE_ENV, LEASE_GRACE_ENV
 
 LOCAL_ENVIRONMENT = "local"
 # Short timings, so that retries and dead-lettering happen in seconds.
 LOCAL_QUEUE_TIMINGS = QueueTimings(visibility_timeout_seconds=10, retention_seconds=86_400)
 LOCAL_SWEEP_GRACE_SECONDS = 5
+# As long as a message stays invisible: by then SQS would have delivered it again.
+LOCAL_LEASE_GRACE_SECONDS = LOCAL_QUEUE_TIMINGS.visibility_timeout_seconds
 
 
 def provision() -> dict[str, str]:
@@ -25,6 +27,7 @@ def provision() -> dict[str, str]:
     variables = {
         "OUTPOST_ENVIRONMENT": LOCAL_ENVIRONMENT,
         GRACE_ENV: str(LOCAL_SWEEP_GRACE_SECONDS),
+        LEASE_GRACE_ENV: str(LOCAL_LEASE_GRACE_SECONDS),
     }
     for table in ALL_TABLES:
         name = table.table_name(LOCAL_ENVIRONMENT)

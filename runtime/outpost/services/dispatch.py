@@ -19,6 +19,7 @@ from outpost.data.tasks import TaskRepository
 from outpost.data.tenants import TenantRepository
 from outpost.models.task import Run, RunId, Task, TaskId
 from outpost.models.tier import Agent, Tier
+from outpost.services.slots import ConcurrencySlots
 from outpost.settings import RuntimeSettings
 
 if TYPE_CHECKING:
@@ -106,3 +107,24 @@ def sweep(
         dispatcher.send(run, tenant.tier if tenant else Tier.FREE)
         sent += 1
     return sent
+
+
+def reclaim_lost_runs(
+    tasks: TaskRepository,
+    tenants: TenantRepository,
+    dispatcher: TaskDispatcher,
+    slots: ConcurrencySlots,
+    expired_before: datetime,
+) -> int:
+    """Queue again every run whose worker died and whose message did not bring it back (it
+    was dropped, or dead-lettered while the run looked alive), and reclaim its tenant's
+    expired slots; how many runs were queued again. The claim still counts attempts, so a
+    run that keeps losing its worker ends failed after the third."""
+    reclaimed = 0
+    for run in tasks.expired_leases(expired_before):
+        slots.reclaim_expired(run.tenant_id)
+        if tasks.release_expired_lease(run):
+            tenant = tenants.get(run.tenant_id)
+            dispatcher.send(run, tenant.tier if tenant else Tier.FREE)
+            reclaimed += 1
+    return reclaimed

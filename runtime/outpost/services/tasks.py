@@ -87,7 +87,11 @@ def _time(moment: datetime | None) -> str | None:
     return format_timestamp(moment) if moment else None
 
 
-def run_view(run: Run) -> RunView:
+# Turns an artifact's S3 key into a link the caller can fetch (a presigned GET).
+ArtifactLink = Callable[[str], str]
+
+
+def run_view(run: Run, link: ArtifactLink | None = None) -> RunView:
     return RunView(
         run_id=run.run_id,
         executor=run.executor.value,
@@ -97,14 +101,15 @@ def run_view(run: Run) -> RunView:
         exit_code=run.exit_code,
         changes=run.changes.value if run.changes else None,
         branch=run.branch,
-        # Presigned links to output.log arrive with the worker, which writes the artifacts.
-        output_url=None,
+        output_url=link(run.output_prefix + "output.log")
+        if link is not None and run.output_prefix
+        else None,
         error=run.error,
     )
 
 
-def task_view(task: Task) -> TaskView:
-    runs = [run_view(run) for run in task.runs]
+def task_view(task: Task, link: ArtifactLink | None = None) -> TaskView:
+    runs = [run_view(run, link) for run in task.runs]
     single = runs[0] if len(runs) == 1 else None
     return TaskView(
         task_id=task.task_id,
@@ -145,9 +150,11 @@ class TaskService:
         slots: ConcurrencySlots,
         dispatcher: TaskDispatcher,
         audit: AuditService,
+        artifact_link: ArtifactLink | None = None,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
         self._client = client
+        self._link = artifact_link
         self._tasks = tasks
         self._usage = usage
         self._quota = quota
@@ -223,7 +230,7 @@ class TaskService:
         return ahead / max(1, in_flight) * mean_run
 
     def get(self, caller: Caller, task_id: str) -> TaskView:
-        return task_view(self._visible(caller, task_id))
+        return task_view(self._visible(caller, task_id), self._link)
 
     def list(self, caller: Caller, query: TaskListQuery) -> Page[TaskSummary]:
         principal = caller.principal
@@ -275,7 +282,7 @@ class TaskService:
                 }
             )
         self._record(caller, task, "task_cancel_requested")
-        return task_view(refreshed)
+        return task_view(refreshed, self._link)
 
     def usage(self, caller: Caller) -> UsageView:
         principal = caller.principal
