@@ -78,6 +78,24 @@ class LocalSystem:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null"), dict(error.headers.items())
 
+    def onboard(self, tier: str, email: str) -> dict[str, Any]:
+        """A new tenant with a live and a test key: {"tenant": …, "live": key, "test": key}."""
+        status, tenant = self.call(
+            "POST", "/v1/tenants", self.admin_key, {"name": email, "email": email, "tier": tier}
+        )
+        assert status == 201, tenant
+        keys = {}
+        for environment in ("live", "test"):
+            status, key = self.call(
+                "POST",
+                f"/v1/tenants/{tenant['tenant_id']}/api-keys",
+                self.admin_key,
+                {"name": environment, "environment": environment},
+            )
+            assert status == 201, key
+            keys[environment] = key["key"]
+        return {"tenant": tenant, **keys}
+
     def logs(self) -> str:
         return self.output.read_text(errors="replace")
 
@@ -93,7 +111,7 @@ def _start(tmp: Path, workers: int, extra_environment: dict[str, str]) -> LocalS
         **extra_environment,
     }
     with output.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI, argv list
+        process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",

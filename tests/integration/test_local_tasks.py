@@ -28,32 +28,14 @@ TASK = {
 }
 
 
-def onboard(system: LocalSystem, tier: str, email: str) -> dict[str, Any]:
-    status, tenant = system.call(
-        "POST", "/v1/tenants", system.admin_key, {"name": email, "email": email, "tier": tier}
-    )
-    assert status == 201, tenant
-    keys = {}
-    for environment in ("live", "test"):
-        status, key = system.call(
-            "POST",
-            f"/v1/tenants/{tenant['tenant_id']}/api-keys",
-            system.admin_key,
-            {"name": environment, "environment": environment},
-        )
-        assert status == 201, key
-        keys[environment] = key["key"]
-    return {"tenant": tenant, **keys}
-
-
 @pytest.fixture(scope="module")
 def free(local_system: LocalSystem) -> dict[str, Any]:
-    return onboard(local_system, "free", "free@tasks.example")
+    return local_system.onboard("free", "free@tasks.example")
 
 
 @pytest.fixture(scope="module")
 def pro(local_system: LocalSystem) -> dict[str, Any]:
-    return onboard(local_system, "pro", "pro@tasks.example")
+    return local_system.onboard("pro", "pro@tasks.example")
 
 
 def test_submit_and_get_have_the_specs_shapes(
@@ -170,7 +152,7 @@ def test_a_run_left_without_its_message_is_sent_by_the_sweeper(
 
 
 def test_a_tenant_flooding_the_api_is_throttled_by_its_tier(local_system: LocalSystem) -> None:
-    flooder = onboard(local_system, "free", "flood@tasks.example")
+    flooder = local_system.onboard("free", "flood@tasks.example")
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(
             pool.map(
@@ -188,7 +170,7 @@ def test_a_tenant_flooding_the_api_is_throttled_by_its_tier(local_system: LocalS
         local_system.call(
             "GET",
             "/v1/usage",
-            onboard(local_system, "free", "calm@tasks.example")["live"],
+            local_system.onboard("free", "calm@tasks.example")["live"],
             honour_throttling=False,
         )[0]
         == 200

@@ -45,6 +45,8 @@ class RunOutcomes:
         self._now = now
 
     def started(self, run: Run, request_id: str) -> None:
+        """The run's agent is about to start: its task shows as processing."""
+        self._tasks.refresh_status(run.task_id, run.tenant_id, self._now())
         self._record(run, "task_started", request_id, attempt=run.attempts)
 
     def finish(self, run: Run, owner: str | None, request_id: str) -> Task | None:
