@@ -65,6 +65,14 @@ class QueueSettings(Settings):
     retention_days: Annotated[int, Field(ge=1, le=14)] = 14
 
 
+class RunTimeouts(Settings):
+    """How long an agent may run, by tier (the worker stops it after that)."""
+
+    free: Annotated[int, Field(ge=60, le=43_200)] = 600
+    pro: Annotated[int, Field(ge=60, le=43_200)] = 1800
+    enterprise: Annotated[int, Field(ge=60, le=43_200)] = 3600
+
+
 class WorkerSettings(Settings):
     min_capacity: Annotated[int, Field(ge=0)] = 0
     max_capacity: Annotated[int, Field(ge=1, le=500)] = 50
@@ -72,7 +80,14 @@ class WorkerSettings(Settings):
     memory_mib: Annotated[int, Field(ge=512, le=30_720)] = 1024
     fargate_spot: bool = False
     nat_gateways: Annotated[int, Field(ge=1, le=3)] = 1
+    # Interface endpoints (SQS, Secrets Manager, ECR, Logs, ECS) keep AWS traffic off the NAT;
+    # each costs about $7 a month per AZ, so dev may go without.
+    interface_endpoints: bool = True
     jobs_per_worker: Annotated[int, Field(ge=1)] = 1
+    # Queued messages per worker the pool scales towards.
+    messages_per_worker: Annotated[int, Field(ge=1)] = 5
+    run_timeouts: RunTimeouts = Field(default_factory=RunTimeouts)
+    artifacts_retention_days: Annotated[int, Field(ge=1)] = 30
 
 
 class AlarmSettings(Settings):

@@ -13,7 +13,9 @@ from cdk_app.constructs.auth_api import AuthApi
 from cdk_app.constructs.platform import Platform
 from cdk_app.constructs.task_queue import TaskQueue
 from cdk_app.constructs.tenant_store import TenantStore
+from cdk_app.constructs.worker_pool import WorkerPool
 from outpost.api.routes import RouteGroup
+from outpost.data.buckets import RUNS
 from outpost.data.tables import API_KEYS, IDEMPOTENCY, TASKS, TENANTS, USAGE
 
 
@@ -55,6 +57,26 @@ class OutpostStack(Stack):
         self.tenant_store.grant_tenant_lookup(self.task_queue.sweeper.role)
         self.tenant_store.grant_task_writes(self.task_queue.dead_letter_handler.role)
         self.audit_trail.grant_record(self.task_queue.dead_letter_handler.role)
+        self.workers = WorkerPool(
+            self,
+            "Workers",
+            settings=settings,
+            encryption_key=self.platform.key,
+            access_logs=self.platform.access_logs,
+            backlog=self.task_queue.backlog(),
+            environment={
+                **self.tenant_store.table_environment(TASKS, TENANTS, USAGE),
+                **self.tenant_store.secrets_environment(),
+                **self.task_queue.environment(),
+                **self.audit_trail.environment(),
+            },
+        )
+        worker_role = self.workers.task_role
+        self.tenant_store.grant_task_writes(worker_role)
+        self.tenant_store.grant_tenant_lookup(worker_role)
+        self.tenant_store.grant_secrets_read(worker_role)
+        self.task_queue.grant_consume(worker_role)
+        self.audit_trail.grant_record(worker_role)
         self.api = AuthApi(
             self,
             "Api",
@@ -64,6 +86,7 @@ class OutpostStack(Stack):
                 **self.task_queue.environment(),
                 **self.audit_trail.environment(),
                 **self.tenant_store.secrets_environment(),
+                RUNS.env_var: self.workers.artifacts.bucket_name,
             },
         )
         self.tenant_store.grant_tenant_lookup(self.api.handler(RouteGroup.HEALTH).role)
@@ -77,9 +100,11 @@ class OutpostStack(Stack):
         self.tenant_store.grant_idempotency(tasks_role)
         self.task_queue.grant_send(tasks_role)
         self.audit_trail.grant_record(tasks_role)
+        self.workers.grant_artifact_links(tasks_role)
         secrets_role = self.api.handler(RouteGroup.SECRETS).role
         self.tenant_store.grant_secrets_write(secrets_role)
         self.audit_trail.grant_record(secrets_role)
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         CfnOutput(self, "AlarmTopicArn", value=self.platform.alarm_topic.topic_arn)
+        CfnOutput(self, "WorkerCluster", value=self.workers.cluster.cluster_name)

@@ -145,15 +145,20 @@ class TaskQueue(Construct):
         return {TASK_QUEUES[tier].env_var: queue.queue_url for tier, queue in self.queues.items()}
 
     def backlog(self, period: Duration | None = None) -> cloudwatch.MathExpression:
-        """Messages waiting in all tier queues together (per minute unless told): what the
-        worker pool scales on."""
+        """Runs waiting in, or being worked from, all tier queues together (per minute unless
+        told): the work outstanding, which the worker pool scales on. Counting runs in flight
+        keeps a busy pool from shrinking just because its queue was drained into it; runs
+        delayed while their tenant waits for a slot are not counted (more workers would not
+        start them sooner)."""
         period = period or Duration.minutes(1)
-        metrics = {
-            f"q{index}": queue.metric_approximate_number_of_messages_visible(
+        metrics: dict[str, cloudwatch.IMetric] = {}
+        for index, queue in enumerate(self.queues.values()):
+            metrics[f"waiting{index}"] = queue.metric_approximate_number_of_messages_visible(
                 period=period, statistic="Maximum"
             )
-            for index, queue in enumerate(self.queues.values())
-        }
+            metrics[f"running{index}"] = queue.metric_approximate_number_of_messages_not_visible(
+                period=period, statistic="Maximum"
+            )
         return cloudwatch.MathExpression(
             expression=" + ".join(metrics), using_metrics=metrics, period=period, label="backlog"
         )

@@ -62,12 +62,18 @@ def test_every_queue_refuses_plain_http(templates: dict[str, Template], env: str
 def test_alarms_on_dead_letters_and_waiting_tasks(templates: dict[str, Template], env: str) -> None:
     template = templates[env]
     topic = next(iter(template.find_resources("AWS::SNS::Topic")))
-    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    scaling = template.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+    alarms = {
+        name: alarm
+        for name, alarm in template.find_resources("AWS::CloudWatch::Alarm").items()
+        if not any(action.get("Ref") in scaling for action in alarm["Properties"]["AlarmActions"])
+    }
     on_topic = [
         a["Properties"]
         for a in alarms.values()
         if a["Properties"]["AlarmActions"] == [{"Ref": topic}]
     ]
+    # Every alarm that is not the worker pool's scaling signal pages the operators.
     assert len(on_topic) == len(alarms)
     dlq = [a for a in on_topic if "jobs-dlq" in a["AlarmDescription"]]
     assert [a["Threshold"] for a in dlq] == [10]
@@ -170,10 +176,17 @@ def test_dead_letters_are_handled_and_never_re_sent(
             assert not any(queue in json.dumps(statement["Resource"]) for queue in job_queues)
 
 
-def test_backlog_sums_every_tier_queue(probe: tuple[Stack, TaskQueue]) -> None:
+def test_backlog_sums_waiting_and_running_runs_of_every_tier_queue(
+    probe: tuple[Stack, TaskQueue],
+) -> None:
     backlog = probe[1].backlog()
-    assert backlog.expression == " + ".join(f"q{i}" for i in range(len(Tier)))
-    assert len(backlog.using_metrics) == len(Tier)
+    names = [f"{kind}{i}" for i in range(len(Tier)) for kind in ("waiting", "running")]
+    assert backlog.expression == " + ".join(names)
+    metrics = {name: metric.metric_name for name, metric in backlog.using_metrics.items()}
+    assert sorted(set(metrics.values())) == [
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesVisible",
+    ]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
