@@ -107,7 +107,7 @@ def cold_init(runs: int) -> dict[str, list[float]]:
                 "import time; t = time.perf_counter(); "
                 f"{statement}; print((time.perf_counter() - t) * 1000)"
             )
-            output = subprocess.run(  # noqa: S603
+            output = subprocess.run(
                 [sys.executable, "-c", script],
                 env=environment,
                 capture_output=True,

@@ -1,0 +1,104 @@
+"""What the benchmarks share: local mode started on a free port, a timing HTTP client, tenants."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection to 127.0.0.1, timing every request."""
+
+    def __init__(
+        self, port: int, key: str, timings: dict[str, list[float]], errors: list[str]
+    ) -> None:
+        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self._headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self._timings = timings
+        self._errors = errors
+
+    def call(self, route: str, method: str, path: str, body: Any = None) -> Any:
+        start = time.perf_counter()
+        self._connection.request(method, path, json.dumps(body) if body else None, self._headers)
+        response = self._connection.getresponse()
+        payload = response.read()
+        self._timings.setdefault(route, []).append((time.perf_counter() - start) * 1000)
+        if response.status >= 400:
+            self._errors.append(f"{route}: {response.status} {payload[:200]!r}")
+            return None
+        return json.loads(payload)
+
+
+class LocalMode:
+    """`outpost local` on a free port of 127.0.0.1, with ``workers`` worker processes."""
+
+    def __init__(self, workers: int, environment: Mapping[str, str] | None = None) -> None:
+        self.admin_key = "op_live_" + os.urandom(16).hex()
+        self.log = Path(tempfile.mkdtemp()) / "local.log"
+        with self.log.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "outpost.cli", "local", "--port", "0",
+                 "--workers", str(workers)],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env={
+                    **os.environ,
+                    **(environment or {}),
+                    "OUTPOST_ADMIN_KEY": self.admin_key,
+                    "PYTHONUNBUFFERED": "1",
+                    "POWERTOOLS_LOG_LEVEL": "WARNING",
+                },
+            )  # fmt: skip
+        for _ in range(600):
+            text = self.log.read_text(errors="replace")
+            api = re.search(r"API:\s+http://127\.0\.0\.1:(\d+)", text)
+            aws = re.search(r"AWS:\s+(http://127\.0\.0\.1:\d+)", text)
+            if api and aws:
+                self.port = int(api.group(1))
+                self.aws_endpoint = aws.group(1)
+                return
+            time.sleep(0.1)
+        self.process.kill()
+        raise SystemExit(f"local mode did not start:\n{self.log.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+    def onboard(self, count: int, tier: str) -> list[str]:
+        """``count`` new tenants of the tier, one live key each."""
+        errors: list[str] = []
+        admin = Client(self.port, self.admin_key, {}, errors)
+        keys = []
+        for index in range(count):
+            tenant = admin.call(
+                "tenant",
+                "POST",
+                "/v1/tenants",
+                {
+                    "name": f"bench {index}",
+                    "email": f"bench{index}-{os.urandom(3).hex()}@bench.example",
+                    "tier": tier,
+                },
+            )
+            key = admin.call(
+                "key", "POST", f"/v1/tenants/{tenant['tenant_id']}/api-keys", {"name": "bench"}
+            )
+            keys.append(key["key"])
+        if errors:
+            raise SystemExit(f"onboarding failed: {errors[:3]}")
+        return keys
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
