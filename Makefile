@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup local check lint typecheck test synth lint-templates schemas openapi clean
+.PHONY: setup local check lint typecheck test test-real-cli synth lint-templates schemas openapi clean
 
 setup: $(STAMPS)/python $(STAMPS)/node
 
@@ -40,6 +40,20 @@ typecheck:
 test:
 	$(BIN)/pytest
 
+## On demand: a real agent CLI (Aider, pinned as in worker_image/Dockerfile) driven by the
+## worker in local mode against a fake model endpoint on 127.0.0.1.
+REAL_CLI := .real-cli
+AIDER_VERSION := 0.86.2
+test-real-cli: setup $(REAL_CLI)/aider-$(AIDER_VERSION)
+	OUTPOST_TEST_AIDER=$(CURDIR)/$(REAL_CLI)/aider-$(AIDER_VERSION)/bin/aider \
+		$(BIN)/pytest tests/integration/test_real_cli.py -v
+
+# The system Python when there is one: local mode started as root runs agents as nobody,
+# who may not read a Python installed under /root.
+$(REAL_CLI)/aider-$(AIDER_VERSION):
+	$(or $(wildcard /usr/bin/python3),$(PYTHON)) -m venv $@
+	$@/bin/python -m pip install --quiet --disable-pip-version-check aider-chat==$(AIDER_VERSION)
+
 ## A real synth of every environment through the npm CLI, bundling the Lambda code.
 synth: setup
 	rm -rf cdk.out
@@ -56,4 +70,4 @@ openapi:
 	$(BIN)/python -m outpost.api.openapi docs/api/openapi.yaml
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out $(STAMPS)
+	rm -rf $(VENV) node_modules cdk.out $(STAMPS) $(REAL_CLI)

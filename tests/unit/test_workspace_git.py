@@ -121,6 +121,15 @@ def test_a_clean_tree_commits_nothing(tmp_path: Path, base: Path) -> None:
     assert not git.commit_all("nothing")
 
 
+def test_an_agent_clis_own_files_are_never_committed(tmp_path: Path, base: Path) -> None:
+    git = workspace(tmp_path, base)
+    git.clone("octo/hello", None, token=None)
+    git.exclude((".aider*",))
+    (git.repo / ".aider.chat.history.md").write_text("history")
+    (git.repo / ".aider.tags.cache.v4").mkdir()
+    assert not git.commit_all("nothing of the tenant's changed")
+
+
 def task(context: ContextLevel) -> Task:
     made = Task.submit(
         tenant_id=uuid4(),

@@ -61,6 +61,8 @@ class ExecutorSpec:
     base_url_variable: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     home_files: Mapping[str, str] = field(default_factory=dict)
+    # Files the CLI leaves in the repository for itself (history, caches): never committed.
+    droppings: tuple[str, ...] = ()
 
     def environment_for(self, key: str, home: Path, base_url: str | None) -> dict[str, str]:
         """The CLI's own variables: its key, its base URL override, its settings."""
@@ -211,6 +213,7 @@ EXECUTORS: MappingProxyType[Agent, ExecutorSpec] = MappingProxyType(
                 "--no-gitignore",
             ],
             judge=_aider,
+            droppings=(".aider*",),
         ),
         Agent.GROK: ExecutorSpec(
             agent=Agent.GROK,

@@ -126,6 +126,13 @@ class Git:
         shutil.copyfile(self.repo / ".git" / "config", self.private / "git-config")
         return self.head()
 
+    def exclude(self, patterns: tuple[str, ...]) -> None:
+        """Keep the agent CLI's own files out of what the worker commits."""
+        if patterns:
+            (self.repo / ".git" / "info").mkdir(exist_ok=True)
+            with (self.repo / ".git" / "info" / "exclude").open("a") as excludes:
+                excludes.write("".join(f"{pattern}\n" for pattern in patterns))
+
     def head(self) -> str:
         return self.run("rev-parse", "HEAD").strip()
 

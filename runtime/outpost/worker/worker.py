@@ -298,6 +298,7 @@ class Job:
             base = git.clone(task.repo, task.ref, token)
         except GitFailed as error:
             raise RetryLater(str(error)) from None
+        git.exclude(spec.droppings)
         self._check_between_steps()
         prompt = build_prompt(task, git)
         home = self.workspace / "home"
