@@ -47,6 +47,7 @@ case "$prompt" in
     echo "start $(date +%s.%N)" >> "$markers/intervals"; sleep 2
     echo "end $(date +%s.%N)" >> "$markers/intervals" ;;
   *probe-isolation*)
+    echo "my key is $ANTHROPIC_API_KEY"
     {
       echo "aws-variables: $(env | grep -c '^AWS_')"
       echo "container-credentials: $(env | grep -c 'CONTAINER_CREDENTIALS')"
@@ -336,6 +337,10 @@ def test_the_agent_cannot_reach_the_worker_other_workspaces_or_run_hooks(
     }
     assert not (playground / "markers" / "hook-ran").exists()
     assert not (playground / "markers" / "fsmonitor-ran").exists()
+    with urllib.request.urlopen(task["output_url"], timeout=10) as response:  # noqa: S310
+        output = response.read().decode()
+    assert "my key is [redacted]" in output
+    assert ANTHROPIC_KEY not in output
 
 
 def test_workspaces_are_removed_and_no_secret_reached_a_log(

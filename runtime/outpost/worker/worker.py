@@ -73,6 +73,7 @@ CONTENT_TYPES = {
     "result.json": "application/json",
 }
 COMMIT_SUBJECT_CHARS = 72
+REDACTED = b"[redacted]"
 
 
 class Phase(StrEnum):
@@ -183,6 +184,7 @@ class Job:
         self.request_id = f"{run.run_id}#{run.attempts}"
         self.cancel = threading.Event()
         self.agent_ran = False
+        self.secret_values: list[str] = []
         self.lease_lost = threading.Event()
         self.workspace = self.settings.workspace_root / f"{run.tenant_id}-{run.run_id}"
         self.private = Path(tempfile.mkdtemp(prefix="outpost-run-"))
@@ -278,6 +280,7 @@ class Job:
             )
         try:
             keys = self.stores.secrets.values(tenant.tenant_id)
+            self.secret_values = sorted(keys.values(), key=len, reverse=True)
         except (BotoCoreError, ClientError) as error:
             raise RetryLater(f"could not read the tenant's keys: {type(error).__name__}") from None
         key = keys.get(spec.provider)
@@ -448,12 +451,17 @@ class Job:
             return handle.read().decode("utf-8", errors="replace")
 
     def _upload(self) -> None:
+        """The artifacts, with every value of the tenant's keys masked: an agent that prints
+        its key (or writes it into a file) does not put it in S3."""
         for name in ARTIFACTS:
             path = self.private / name
+            body = path.read_bytes() if path.exists() else b""
+            for secret in self.secret_values:
+                body = body.replace(secret.encode(), REDACTED)
             self.stores.s3.put_object(
                 Bucket=self.settings.runs_bucket,
                 Key=self.run.artifact_prefix + name,
-                Body=path.read_bytes() if path.exists() else b"",
+                Body=body,
                 ContentType=CONTENT_TYPES[name],
             )
 
