@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from datetime import datetime
@@ -26,6 +25,8 @@ from pathlib import Path
 import boto3
 from local import Client, LocalMode, percentile
 
+from outpost.local.repositories import seed_repository
+
 NO_OP_AGENT = '#!/bin/sh\necho \'{"type":"result","is_error":false}\'\n'
 FINAL = {"completed", "failed", "cancelled"}
 
@@ -33,16 +34,7 @@ FINAL = {"completed", "failed", "cancelled"}
 def playground() -> Path:
     root = Path(tempfile.mkdtemp(prefix="outpost-bench-"))
     root.chmod(0o755)
-    source = root / "source"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(source)], check=True)
-    (source / "README.md").write_text("# Bench\n")
-    ident = ["-c", "user.name=Bench", "-c", "user.email=bench@example.com"]
-    subprocess.run(["git", *ident, "-C", str(source), "add", "."], check=True)
-    subprocess.run(["git", *ident, "-C", str(source), "commit", "-qm", "First"], check=True)
-    subprocess.run(
-        ["git", "clone", "-q", "--bare", str(source), str(root / "repos" / "bench" / "repo.git")],
-        check=True,
-    )
+    seed_repository(root / "repos", "bench/repo", {"README.md": "# Bench\n"})
     (root / "bin").mkdir()
     (root / "bin" / "claude").write_text(NO_OP_AGENT)
     (root / "bin" / "claude").chmod(0o755)

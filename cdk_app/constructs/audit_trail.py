@@ -21,6 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_app.config import EnvironmentSettings
+from cdk_app.constructs.buckets import private_bucket
 from cdk_app.constructs.function import RuntimeFunction
 from cdk_app.constructs.grants import grant_item_actions, grant_key
 from cdk_app.constructs.queues import encrypted_queue
@@ -84,21 +85,18 @@ class AuditTrail(Construct):
         grant_item_actions(self.consumer.role, ["dynamodb:PutItem"], self.table)
         grant_key(self.consumer.role, encryption_key, write=True)
 
-        self.archive = s3.Bucket(
+        self.archive = private_bucket(
             self,
             "Archive",
-            encryption=s3.BucketEncryption.KMS,
+            settings=settings,
             encryption_key=encryption_key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            access_logs=access_logs,
+            access_log_prefix="audit-archive/",
             versioned=True,
             object_lock_enabled=True,
             object_lock_default_retention=s3.ObjectLockRetention.governance(
                 Duration.days(settings.audit_archive_lock_days)
             ),
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="audit-archive/",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     transitions=[

@@ -29,6 +29,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_app.config import EnvironmentSettings
+from cdk_app.constructs.buckets import private_bucket
 from cdk_app.constructs.function import log_group
 from cdk_app.constructs.grants import grant_key
 from outpost.data.buckets import RUNS
@@ -75,21 +76,17 @@ class WorkerPool(Construct):
         super().__init__(scope, construct_id)
         workers = settings.workers
         self._key = encryption_key
-        self.artifacts = s3.Bucket(
+        self.artifacts = private_bucket(
             self,
             "Runs",
-            encryption=s3.BucketEncryption.KMS,
+            settings=settings,
             encryption_key=encryption_key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            access_logs=access_logs,
+            access_log_prefix="runs/",
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="runs/",
             lifecycle_rules=[
                 s3.LifecycleRule(expiration=Duration.days(workers.artifacts_retention_days))
             ],
-            removal_policy=settings.cdk_removal_policy,
         )
 
         flow_logs = log_group(self, "FlowLogs", settings)

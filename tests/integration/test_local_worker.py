@@ -21,6 +21,7 @@ import pytest
 
 from outpost.data.buckets import RUNS
 from outpost.data.queues import TASK_QUEUES
+from outpost.local.repositories import seed_repository
 from outpost.models import Tier
 from outpost.services.dispatch import RunMessage
 from tests.integration.conftest import LocalSystem
@@ -97,15 +98,7 @@ def playground() -> Iterator[Path]:
     if os.geteuid() == 0:  # as a workspace of another agent user would be
         os.chown(other, 65533, 65533)
         os.chown(other / "secret.txt", 65533, 65533)
-    source = root / "source"
-    git = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(source)], check=True)
-    (source / "README.md").write_text("# Hello\n\nA repository for the stand-in agent.\n")
-    subprocess.run([*git, "-C", str(source), "add", "."], check=True)
-    subprocess.run([*git, "-C", str(source), "commit", "-qm", "Initial commit"], check=True)
-    bare = root / "repos" / f"{REPO}.git"
-    bare.parent.mkdir(parents=True)
-    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True)
+    seed_repository(root / "repos", REPO, {"README.md": "# Hello\n\nFor the stand-in agent.\n"})
     bin_dir = root / "bin"
     bin_dir.mkdir()
     script = (

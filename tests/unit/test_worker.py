@@ -2,7 +2,6 @@
 runs, and a worker with a job limit exits after that many jobs."""
 
 import os
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from outpost.data.secrets import TenantSecrets
 from outpost.data.tasks import TaskRepository
 from outpost.data.tenants import TenantRepository
 from outpost.data.usage import UsageRepository
+from outpost.local.repositories import seed_repository
 from outpost.models import TIERS, Environment, Executor, Task, TaskStatus, Tenant, Tier
 from outpost.models.secret import Provider
 from outpost.services.audit import AuditService
@@ -46,23 +46,7 @@ class FakeProtection:
 
 @pytest.fixture
 def repos(tmp_path: Path) -> Path:
-    source = tmp_path / "source"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(source)], check=True)
-    (source / "README.md").write_text("# Hello\n")
-    ident = ["-c", "user.name=T", "-c", "user.email=t@example.com"]
-    subprocess.run(["git", *ident, "-C", str(source), "add", "."], check=True)
-    subprocess.run(["git", *ident, "-C", str(source), "commit", "-qm", "First"], check=True)
-    subprocess.run(
-        [
-            "git",
-            "clone",
-            "-q",
-            "--bare",
-            str(source),
-            str(tmp_path / "repos" / "octo" / "hello.git"),
-        ],
-        check=True,
-    )
+    seed_repository(tmp_path / "repos", "octo/hello", {"README.md": "# Hello\n"})
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "claude").write_text(AGENT)
