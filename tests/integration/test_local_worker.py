@@ -177,7 +177,7 @@ def test_a_run_commits_pushes_and_stores_its_artifacts(
     task = wait_for(local_system, pro["live"], task_id, FINAL)
     assert (task["status"], task["changes"], task["exit_code"]) == ("completed", "committed", 0)
     (run,) = task["runs"]
-    assert run["branch"] == f"outpost/{task_id}"
+    assert run["branch"] == task["branch"] == f"outpost/{task_id}"
     assert f"outpost/{task_id}" in branches(playground)
     with urllib.request.urlopen(task["output_url"], timeout=10) as response:  # noqa: S310
         output = response.read().decode()

@@ -92,6 +92,7 @@ class TaskView(BaseModel):
     completed_at: str | None
     output_url: str | None
     changes: str | None
+    branch: str | None = Field(description="Where the changes were pushed, if any.")
     exit_code: int | None
     error: str | None
     cancel_requested: bool

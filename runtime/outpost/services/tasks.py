@@ -123,6 +123,7 @@ def task_view(task: Task, link: ArtifactLink | None = None) -> TaskView:
         completed_at=single.completed_at if single else _time(task.completed_at),
         output_url=single.output_url if single else None,
         changes=single.changes if single else None,
+        branch=single.branch if single else None,
         exit_code=single.exit_code if single else None,
         error=single.error if single else None,
         cancel_requested=task.cancel_requested,
