@@ -90,6 +90,18 @@ class WorkerSettings(Settings):
     artifacts_retention_days: Annotated[int, Field(ge=1)] = 30
 
 
+class BillingSettings(Settings):
+    """Stripe prices and the pages customers return to; the keys live in Secrets Manager."""
+
+    pro_price: str = "price_pro"
+    enterprise_price: str = "price_enterprise"
+    success_url: str = "https://outpost.example/billing/done"
+    cancel_url: str = "https://outpost.example/billing"
+    portal_return_url: str = "https://outpost.example/billing"
+    # Report usage beyond the plan to Stripe meter events (off: usage is reconciled only).
+    overage_metering: bool = False
+
+
 class AlarmSettings(Settings):
     email: str | None = Field(default=None, description="Subscribed to the alarm topic if set.")
     dlq_depth: Annotated[int, Field(ge=1)] = 10
@@ -120,6 +132,7 @@ class EnvironmentSettings(Settings):
     queues: QueueSettings = Field(default_factory=QueueSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 
     @field_validator("log_retention")

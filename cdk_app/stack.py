@@ -10,6 +10,7 @@ from constructs import Construct
 from cdk_app.config import EnvironmentSettings
 from cdk_app.constructs.audit_trail import AuditTrail
 from cdk_app.constructs.auth_api import AuthApi
+from cdk_app.constructs.billing import Billing
 from cdk_app.constructs.platform import Platform
 from cdk_app.constructs.task_queue import TaskQueue
 from cdk_app.constructs.tenant_store import TenantStore
@@ -77,6 +78,19 @@ class OutpostStack(Stack):
         self.tenant_store.grant_secrets_read(worker_role)
         self.task_queue.grant_consume(worker_role)
         self.audit_trail.grant_record(worker_role)
+        self.billing = Billing(
+            self,
+            "Billing",
+            settings=settings,
+            encryption_key=self.platform.key,
+            reconciler_environment={
+                **self.tenant_store.table_environment(TENANTS, USAGE),
+                **self.audit_trail.environment(),
+            },
+        )
+        self.tenant_store.grant_usage_reconciliation(self.billing.reconciler.role)
+        self.audit_trail.grant_read(self.billing.reconciler.role)
+        self.audit_trail.grant_record(self.billing.reconciler.role)
         self.api = AuthApi(
             self,
             "Api",
@@ -87,6 +101,7 @@ class OutpostStack(Stack):
                 **self.audit_trail.environment(),
                 **self.tenant_store.secrets_environment(),
                 RUNS.env_var: self.workers.artifacts.bucket_name,
+                **self.billing.environment(),
             },
         )
         self.tenant_store.grant_tenant_lookup(self.api.handler(RouteGroup.HEALTH).role)
@@ -101,6 +116,13 @@ class OutpostStack(Stack):
         self.task_queue.grant_send(tasks_role)
         self.audit_trail.grant_record(tasks_role)
         self.workers.grant_artifact_links(tasks_role)
+        tenants_role = self.api.handler(RouteGroup.TENANTS).role
+        billing_role = self.api.handler(RouteGroup.BILLING).role
+        self.billing.grant_stripe_keys(tenants_role)
+        self.billing.grant_stripe_keys(billing_role)
+        self.tenant_store.grant_tenant_admin(billing_role)
+        self.tenant_store.grant_idempotency(billing_role)
+        self.audit_trail.grant_record(billing_role)
         secrets_role = self.api.handler(RouteGroup.SECRETS).role
         self.tenant_store.grant_secrets_write(secrets_role)
         self.audit_trail.grant_record(secrets_role)

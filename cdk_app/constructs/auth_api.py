@@ -22,6 +22,10 @@ from outpost.api.routes import ROUTES, RouteGroup
 from outpost.services.auth import AUTHORIZATION_PATTERN
 from outpost.services.rate_limits import usage_plan_name
 
+# The functions that change tenants' tiers (admins; billing's webhook): they move tenants
+# between usage plans and flush the authorizer's cached policies, which carry the tier.
+TIER_SETTERS = (RouteGroup.TENANTS, RouteGroup.BILLING)
+
 # API Gateway's own answers, in the API's error shape. $context.error.messageString is quoted.
 GATEWAY_ERRORS: tuple[tuple[apigateway.ResponseType, str | None, str, str], ...] = (
     (apigateway.ResponseType.UNAUTHORIZED, "401", "unauthorized", "$context.error.messageString"),
@@ -174,15 +178,10 @@ class AuthApi(Construct):
                     )
                 )
             else:
+                reason = f"Public: {route.public_because}."
                 Validations.of(method).acknowledge(
-                    Acknowledgment(
-                        id="AwsSolutions-APIG4",
-                        reason="The health check is public by design and answers ok/unavailable.",
-                    ),
-                    Acknowledgment(
-                        id="AwsSolutions-COG4",
-                        reason="The health check is public by design.",
-                    ),
+                    Acknowledgment(id="AwsSolutions-APIG4", reason=reason),
+                    Acknowledgment(id="AwsSolutions-COG4", reason=reason),
                 )
         for response_type, status, error_type, message in GATEWAY_ERRORS:
             template = (
@@ -205,9 +204,10 @@ class AuthApi(Construct):
             resource="restapis",
             resource_name=f"{self.rest_api.rest_api_id}/stages/{settings.name}/cache/authorizers",
         )
-        self.handlers[RouteGroup.TENANTS].role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["apigateway:DELETE"], resources=[stage_arn])
-        )
+        for group in TIER_SETTERS:
+            self.handlers[group].role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["apigateway:DELETE"], resources=[stage_arn])
+            )
         self._add_usage_plans(settings)
         self._acknowledge_account_logging_role()
         if api_settings.waf:
@@ -247,32 +247,33 @@ class AuthApi(Construct):
             # whether or not the stack is bound to a region.
             return f"arn:{Aws.PARTITION}:apigateway:{Aws.REGION}::{resource}"
 
-        role = self.handlers[RouteGroup.TENANTS].role
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["apigateway:GET", "apigateway:POST", "apigateway:DELETE"],
-                resources=[
-                    path("/apikeys"),
-                    path("/apikeys/*"),
-                    path("/usageplans"),
-                    path("/usageplans/*/keys"),
-                    path("/usageplans/*/keys/*"),
-                ],
-            )
-        )
         reason = (
             "Onboarding creates one usage-plan key per tenant and moves it between the tier "
             "plans; key ids exist only at run time, and the paths are API keys and plan keys only."
         )
-        Validations.of(role).acknowledge(
-            *(
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::{p}]",
-                    reason=reason,
+        for group in TIER_SETTERS:
+            role = self.handlers[group].role
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["apigateway:GET", "apigateway:POST", "apigateway:DELETE"],
+                    resources=[
+                        path("/apikeys"),
+                        path("/apikeys/*"),
+                        path("/usageplans"),
+                        path("/usageplans/*/keys"),
+                        path("/usageplans/*/keys/*"),
+                    ],
                 )
-                for p in ("/apikeys/*", "/usageplans/*/keys", "/usageplans/*/keys/*")
             )
-        )
+            Validations.of(role).acknowledge(
+                *(
+                    Acknowledgment(
+                        id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::{p}]",
+                        reason=reason,
+                    )
+                    for p in ("/apikeys/*", "/usageplans/*/keys", "/usageplans/*/keys/*")
+                )
+            )
 
     def _acknowledge_account_logging_role(self) -> None:
         role = self.rest_api.node.find_child("CloudWatchRole")

@@ -125,6 +125,11 @@ class TenantStore(Construct):
         """Submission and the worker: read and write tasks, runs and usage."""
         self._grant(grantee, [*READ, *WRITE], [TASKS, USAGE], write=True)
 
+    def grant_usage_reconciliation(self, grantee: iam.IGrantable) -> None:
+        """The reconciler: read every tenant, read usage events, write monthly totals."""
+        self._grant(grantee, ["dynamodb:Scan"], [TENANTS], write=False)
+        self._grant(grantee, ["dynamodb:Query", "dynamodb:PutItem"], [USAGE], write=True)
+
     def secrets_environment(self) -> dict[str, str]:
         """Tenants' secrets are created at run time, encrypted with the environment's key."""
         return {SECRETS_KMS_KEY_ENV: self._key.key_arn}

@@ -13,18 +13,21 @@ from outpost.api.schemas import (
     ApiKeyList,
     ApiKeyView,
     AuditPage,
+    CheckoutRequest,
     CreatedApiKey,
     HealthResponse,
     SecretList,
+    SessionLink,
     SubmittedTask,
     TaskPage,
     TaskView,
     UsageView,
+    WebhookAnswer,
 )
 from outpost.models.secret import SecretMetadata, StoreSecret
 from outpost.models.tenant import Tenant
 from outpost.services.audit import AuditQuery
-from outpost.services.tasks import SubmitTask, TaskListQuery
+from outpost.services.tasks import SubmitTask, TaskListQuery, UsageQuery
 from outpost.services.tenants import CreateKey, CreateTenant, UpdateTenant
 
 
@@ -36,6 +39,7 @@ class RouteGroup(StrEnum):
     AUDIT = "audit"
     TASKS = "tasks"
     SECRETS = "secrets"
+    BILLING = "billing"
 
     @property
     def handler(self) -> str:
@@ -54,7 +58,12 @@ class Route:
     query: type[BaseModel] | None = None
     # Refusals this route can answer besides 401/403/429 (which every authorized route can).
     errors: tuple[int, ...] = ()
-    authorized: bool = True
+    # A route without the API-key authorizer says why it is public.
+    public_because: str | None = None
+
+    @property
+    def authorized(self) -> bool:
+        return self.public_because is None
 
 
 ROUTES: tuple[Route, ...] = (
@@ -64,7 +73,7 @@ ROUTES: tuple[Route, ...] = (
         RouteGroup.HEALTH,
         "Is the API up and its store reachable?",
         HealthResponse,
-        authorized=False,
+        public_because="the health check is public by design and answers ok or unavailable",
     ),
     Route(
         "POST",
@@ -166,8 +175,10 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/v1/usage",
         RouteGroup.TASKS,
-        "This month's and today's usage, quota and concurrency",
+        "This month's usage, quota, today's count and concurrency; or a past month's totals",
         UsageView,
+        query=UsageQuery,
+        errors=(400, 422),
     ),
     Route(
         "GET",
@@ -192,6 +203,33 @@ ROUTES: tuple[Route, ...] = (
         "Remove a provider key",
         SecretMetadata,
         errors=(404, 409, 422),
+    ),
+    Route(
+        "POST",
+        "/v1/billing/checkout",
+        RouteGroup.BILLING,
+        "Start a Stripe Checkout for the pro or enterprise plan: the page to send the customer to",
+        SessionLink,
+        body=CheckoutRequest,
+        errors=(400, 404, 409, 422),
+    ),
+    Route(
+        "POST",
+        "/v1/billing/portal",
+        RouteGroup.BILLING,
+        "Open Stripe's customer portal (change plan, payment method, invoices)",
+        SessionLink,
+        errors=(404,),
+    ),
+    Route(
+        "POST",
+        "/v1/billing/webhook",
+        RouteGroup.BILLING,
+        "Stripe's webhook: signed events (Stripe-Signature) that set tenants' tiers",
+        WebhookAnswer,
+        errors=(400,),
+        public_because="Stripe calls it without an API key; every request must carry a valid "
+        "Stripe-Signature over its body, checked before anything is read",
     ),
     Route(
         "GET",

@@ -127,9 +127,24 @@ class UsageView(BaseModel):
     requests: int = Field(description="Task submissions this month (this key's environment).")
     quota: int | None = Field(description="The tier's daily submission limit; None: unlimited.")
     tier: str
-    today: DailyUsage
-    concurrency: Concurrency
+    today: DailyUsage | None = Field(description="This month only; null for a past month.")
+    concurrency: Concurrency | None = Field(description="This month only; null for a past month.")
 
 
 class SecretList(BaseModel):
     data: list[SecretMetadata] = Field(description="Names, dates and masked hints; no values.")
+
+
+class CheckoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    plan: Literal["pro", "enterprise"] = Field(description="The tier to subscribe to.")
+
+
+class SessionLink(BaseModel):
+    url: str = Field(description="Where to send the customer (a Stripe-hosted page).")
+
+
+class WebhookAnswer(BaseModel):
+    received: bool = True
+    outcome: str = Field(examples=["applied", "duplicate", "ignored", "stale"])

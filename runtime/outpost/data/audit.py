@@ -73,3 +73,17 @@ class AuditRepository:
             items=[from_item(AuditEntry, item) for item in response["Items"]],
             next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
         )
+
+    def month(self, tenant_id: UUID, period: str) -> list[AuditEntry]:
+        """Every entry of a tenant in one month (``YYYY-MM``), oldest first."""
+        entries: list[AuditEntry] = []
+        for page in self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression="tenant_id = :tenant AND begins_with(sk, :period)",
+            ExpressionAttributeValues={
+                ":tenant": {"S": str(tenant_id)},
+                ":period": {"S": period},
+            },
+        ):
+            entries.extend(from_item(AuditEntry, item) for item in page["Items"])
+        return entries

@@ -43,6 +43,11 @@ def secret_name(deployment: str, tenant_id: UUID) -> str:
     return f"outpost/{deployment}/tenants/{tenant_id}"
 
 
+def stripe_secret_name(deployment: str) -> str:
+    """The deployment's Stripe keys: {"secret_key": "sk_…", "webhook_secret": "whsec_…"}."""
+    return f"outpost/{deployment}/stripe"
+
+
 def secret_name_prefix(deployment: str) -> str:
     """Every tenant's secret of a deployment lives under this path (IAM scopes to it)."""
     return f"outpost/{deployment}/tenants/"

@@ -109,7 +109,11 @@ TTL_ATTRIBUTE = "expires_at"
 TENANTS = TableSpec(
     logical_id="tenants",
     partition=KeyAttribute("tenant_id"),
-    indexes=(IndexSpec("by_email", KeyAttribute("email")),),
+    indexes=(
+        IndexSpec("by_email", KeyAttribute("email")),
+        # Sparse: tenants with a Stripe customer, found from a webhook event's customer id.
+        IndexSpec("by_stripe_customer", KeyAttribute("stripe_customer_id")),
+    ),
 )
 
 API_KEYS = TableSpec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -52,6 +53,38 @@ class TenantRepository:
             ExpressionAttributeValues={":email": {"S": email}},
         )
         return [from_item(Tenant, item) for item in response["Items"]]
+
+    def all(self) -> Iterator[Tenant]:
+        """Every tenant (a scan: for scheduled jobs, never for requests)."""
+        for page in self._client.get_paginator("scan").paginate(TableName=self._table):
+            for item in page["Items"]:
+                yield from_item(Tenant, item)
+
+    def find_by_customer(self, customer_id: str) -> Tenant | None:
+        """The tenant a Stripe customer belongs to."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=TENANTS.indexes[1].name,
+            KeyConditionExpression="stripe_customer_id = :customer",
+            ExpressionAttributeValues={":customer": {"S": customer_id}},
+        )
+        found = [from_item(Tenant, item) for item in response["Items"]]
+        return found[0] if found else None
+
+    def link_customer(self, tenant_id: UUID, customer_id: str) -> Tenant:
+        """Record the tenant's Stripe customer, once: a second, different one is refused."""
+        response = self._client.update_item(
+            TableName=self._table,
+            Key={"tenant_id": {"S": str(tenant_id)}},
+            UpdateExpression="SET stripe_customer_id = :customer",
+            ConditionExpression=(
+                "attribute_exists(tenant_id) AND (attribute_not_exists(stripe_customer_id) "
+                "OR stripe_customer_id = :customer)"
+            ),
+            ExpressionAttributeValues={":customer": {"S": customer_id}},
+            ReturnValues="ALL_NEW",
+        )
+        return from_item(Tenant, response["Attributes"])
 
     def replace(self, tenant: Tenant) -> None:
         """Store a changed tenant; it must exist already."""

@@ -8,11 +8,15 @@ from uuid import UUID
 
 from outpost.data.items import from_item, to_item
 from outpost.models.common import Environment, format_timestamp
-from outpost.models.usage import UsageKind, UsageRecord
+from outpost.models.usage import MonthlyUsage, UsageKind, UsageRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+
+def month_sort_key(environment: Environment, period: str) -> str:
+    return f"{environment.value}#month#{period}"
 
 
 def event_sort_key(record: UsageRecord) -> str:
@@ -72,3 +76,19 @@ class UsageRepository:
         ):
             records.extend(from_item(UsageRecord, item) for item in page["Items"])
         return records
+
+    def save_month(self, month: MonthlyUsage) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_item(month, sk=month_sort_key(month.environment, month.period)),
+        )
+
+    def month(self, tenant_id: UUID, environment: Environment, period: str) -> MonthlyUsage | None:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={
+                "tenant_id": {"S": str(tenant_id)},
+                "sk": {"S": month_sort_key(environment, period)},
+            },
+        ).get("Item")
+        return from_item(MonthlyUsage, item) if item else None

@@ -23,7 +23,13 @@ from outpost.services.dispatch import TaskDispatcher, TaskQueueSettings
 from outpost.services.idempotency import HEADER, Submit, idempotent_submit
 from outpost.services.quota import DailyQuota
 from outpost.services.slots import ConcurrencySlots
-from outpost.services.tasks import ArtifactLink, SubmitTask, TaskListQuery, TaskService
+from outpost.services.tasks import (
+    ArtifactLink,
+    SubmitTask,
+    TaskListQuery,
+    TaskService,
+    UsageQuery,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -111,7 +117,8 @@ def cancel_task(task_id: str) -> Response[str]:
 
 @app.get("/v1/usage")
 def usage() -> Response[str]:
-    return json_response(200, _service().usage(current_caller(app)).model_dump())
+    query = UsageQuery.model_validate(app.current_event.query_string_parameters or {})
+    return json_response(200, _service().usage(current_caller(app), query).model_dump())
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import boto3
+import stripe
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from pydantic import Field
 
 from outpost.api import authorizer_cache
@@ -19,6 +20,7 @@ from outpost.data.tables import API_KEYS, TENANTS
 from outpost.data.tenants import TenantRepository
 from outpost.errors import NotFound
 from outpost.services.audit import AuditService, AuditSettings
+from outpost.services.billing import BillingService, BillingSettings
 from outpost.services.rate_limits import RatePlans, UsagePlans
 from outpost.services.tenants import CreateKey, CreateTenant, TenantService, UpdateTenant
 from outpost.settings import RuntimeSettings
@@ -59,9 +61,10 @@ def _stores() -> tuple[TenantRepository, ApiKeyRepository, AuditService]:
     )
 
 
-def _service() -> TenantService:
+def tenant_service(resolver: APIGatewayRestResolver) -> TenantService:
+    """For the request ``resolver`` serves (its stage's authorizer cache is flushed)."""
     tenants, keys, audit = _stores()
-    context = app.current_event.request_context
+    context = resolver.current_event.request_context
     api_id, stage = context.api_id, context.stage
     return TenantService(
         tenants,
@@ -69,6 +72,23 @@ def _service() -> TenantService:
         audit,
         lambda: flush_authorizer_cache(api_id, stage),
         rate_plans or _usage_plans(),
+    )
+
+
+def _service() -> TenantService:
+    return tenant_service(app)
+
+
+@cache
+def _billing_settings() -> BillingSettings:
+    return BillingSettings.from_environ()
+
+
+def billing(resolver: APIGatewayRestResolver) -> BillingService | None:
+    """Billing, when configured; its tier changes go through the tenant service."""
+    _, _, audit = _stores()
+    return _billing_settings().billing_service(
+        boto3.client("dynamodb"), audit, tenant_service(resolver).store_change
     )
 
 
@@ -81,7 +101,15 @@ def _tenant_id(raw: str) -> UUID:
 
 @app.post("/v1/tenants")
 def create_tenant() -> Response[str]:
-    tenant = _service().create(current_caller(app), parse_body(app, CreateTenant))
+    caller = current_caller(app)
+    tenant = _service().create(caller, parse_body(app, CreateTenant))
+    service = billing(app)
+    if service is not None:
+        try:
+            tenant = service.ensure_customer(tenant, caller.request_id)
+        except stripe.StripeError:
+            # Not fatal: the customer is made at the tenant's first checkout instead.
+            logger.warning("Stripe customer not created", exc_info=True)
     return json_response(201, tenant.model_dump(mode="json"))
 
 

@@ -3,12 +3,15 @@ tell the handlers where they are, through the environment variables the construc
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 
 import boto3
 
 from outpost.data.buckets import ALL_BUCKETS
 from outpost.data.queues import ALL_QUEUES, QueueTimings, provision_queue
+from outpost.data.secrets import stripe_secret_name
 from outpost.data.tables import ALL_TABLES, provision_table
 from outpost.handlers.sweeper import GRACE_ENV, LEASE_GRACE_ENV
 
@@ -20,8 +23,9 @@ LOCAL_SWEEP_GRACE_SECONDS = 5
 LOCAL_LEASE_GRACE_SECONDS = LOCAL_QUEUE_TIMINGS.visibility_timeout_seconds
 
 
-def provision() -> dict[str, str]:
-    """Provision everything; the environment variables naming it (also set in os.environ)."""
+def provision(stripe_api_base: str | None = None) -> dict[str, str]:
+    """Provision everything; the environment variables naming it (also set in os.environ).
+    With ``stripe_api_base`` (a Stripe stand-in), billing is on, with fresh test keys."""
     dynamodb = boto3.client("dynamodb")
     sqs = boto3.client("sqs")
     variables = {
@@ -42,5 +46,11 @@ def provision() -> dict[str, str]:
         variables[queue.env_var] = provision_queue(
             sqs, queue, LOCAL_ENVIRONMENT, LOCAL_QUEUE_TIMINGS
         )
+    if stripe_api_base is not None:
+        name = stripe_secret_name(LOCAL_ENVIRONMENT)
+        keys = {"secret_key": "sk_test_local", "webhook_secret": f"whsec_{secrets.token_hex(16)}"}
+        boto3.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(keys))
+        variables["OUTPOST_STRIPE_SECRET"] = name
+        variables["OUTPOST_STRIPE_API_BASE"] = stripe_api_base
     os.environ.update(variables)
     return variables

@@ -16,12 +16,20 @@ from outpost.data.api_keys import ApiKeyRepository
 from outpost.data.queues import AUDIT_BUFFER, TASK_QUEUES
 from outpost.data.tables import AUDIT
 from outpost.data.tenants import TenantRepository
-from outpost.handlers import audit_archiver, audit_consumer, dead_letters, sweeper, tenants
+from outpost.handlers import (
+    audit_archiver,
+    audit_consumer,
+    dead_letters,
+    reconciler,
+    sweeper,
+    tenants,
+)
 from outpost.handlers.authorizer import AuthorizerSettings, build_authenticator
 from outpost.local.aws import in_memory_aws
 from outpost.local.gateway import Gateway, LocalAuthorizer
 from outpost.local.pollers import Poller, SqsPoller, StreamPoller, TimerPoller
 from outpost.local.provision import provision
+from outpost.local.stripe_standin import StripeStandIn
 from outpost.local.workers import WorkerProcesses
 from outpost.models.tier import Tier
 from outpost.services.bootstrap import check_admin_key, ensure_admin_key
@@ -31,6 +39,8 @@ from outpost.services.rate_limits import TokenBuckets
 AUTHORIZER_CACHE_SECONDS = 300
 # The sweeper runs every minute in the cloud; here, sooner, so a lost send shows in seconds.
 SWEEP_INTERVAL_SECONDS = 5
+# Daily in the cloud; each minute here, so a mismatch shows while you watch.
+RECONCILE_INTERVAL_SECONDS = 60
 
 
 def git_base_url() -> str:
@@ -57,8 +67,9 @@ def run(
 ) -> None:
     """Serve until Ctrl-C or SIGTERM; all state lives in memory and ends with the process."""
     check_admin_key(admin_key)
+    stripe = StripeStandIn().start()
     with in_memory_aws() as aws_endpoint, workspace_root() as workspaces:
-        variables = provision()
+        variables = provision(stripe_api_base=stripe.url)
         sqs = boto3.client("sqs")
         dead_letters_url = sqs.get_queue_url(
             QueueName=TASK_QUEUES[Tier.FREE].dead_letter_queue_name(
@@ -85,6 +96,7 @@ def run(
             StreamPoller("audit-archive", variables[AUDIT.env_var], audit_archiver.handler),
             TimerPoller("sweeper", sweeper.handler, SWEEP_INTERVAL_SECONDS),
             SqsPoller("dead-letters", dead_letters_url, dead_letters.handler),
+            TimerPoller("reconciler", reconciler.handler, RECONCILE_INTERVAL_SECONDS),
         ]
         worker_processes = WorkerProcesses(
             workers, {**os.environ, "OUTPOST_WORKSPACE_ROOT": str(workspaces)}
@@ -99,7 +111,9 @@ def run(
         echo(
             f"Outpost local mode\n  API:       {gateway.url}\n  admin key: {shown}\n"
             f"  AWS:       {aws_endpoint} (in memory; any credentials)\n"
-            f"  workers:   {len(worker_processes.pids)} (git base: {git_base_url()})"
+            f"  workers:   {len(worker_processes.pids)} (git base: {git_base_url()})\n"
+            f"  Stripe:    {stripe.url} (a local stand-in; webhook secret in "
+            f"{variables['OUTPOST_STRIPE_SECRET']})"
         )
         echo("Ctrl-C stops it; everything is held in memory.")
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -110,6 +124,7 @@ def run(
         finally:
             gateway.server_close()
             worker_processes.stop()
+            stripe.stop()
             for poller in pollers:
                 poller.stop()
             for poller in pollers:

@@ -22,6 +22,39 @@ class TenantStatus(StrEnum):
     DELETED = "deleted"
 
 
+class SubscriptionStatus(StrEnum):
+    """Stripe's subscription statuses."""
+
+    ACTIVE = "active"
+    TRIALING = "trialing"
+    PAST_DUE = "past_due"
+    UNPAID = "unpaid"
+    CANCELED = "canceled"
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    PAUSED = "paused"
+
+    @property
+    def keeps_paid_tier(self) -> bool:
+        """Paying, or paying late while Stripe retries (past_due): the plan's tier holds."""
+        return self in {
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.PAST_DUE,
+        }
+
+
+class Subscription(DomainModel):
+    """The tenant's Stripe subscription as the last applied webhook event described it."""
+
+    subscription_id: Annotated[str, StringConstraints(pattern=r"^sub_[A-Za-z0-9]{1,250}$")]
+    status: SubscriptionStatus
+    price_id: str | None = None
+    event_at: UtcDatetime = Field(
+        description="When Stripe created the event last applied: older events are ignored."
+    )
+
+
 class Tenant(DomainModel):
     tenant_id: UUID = Field(default_factory=uuid4)
     name: TenantName
@@ -29,9 +62,18 @@ class Tenant(DomainModel):
     tier: Tier = Tier.FREE
     status: TenantStatus = TenantStatus.ACTIVE
     stripe_customer_id: StripeCustomerId | None = None
+    subscription: Subscription | None = None
     created_at: UtcDatetime = Field(default_factory=utc_now)
     updated_at: UtcDatetime = Field(default_factory=utc_now)
 
     @property
     def is_active(self) -> bool:
         return self.status is TenantStatus.ACTIVE
+
+    @property
+    def billed_by_stripe(self) -> bool:
+        """Billing, not an admin, sets the tier of a tenant with a live subscription."""
+        return self.subscription is not None and self.subscription.status not in {
+            SubscriptionStatus.CANCELED,
+            SubscriptionStatus.INCOMPLETE_EXPIRED,
+        }

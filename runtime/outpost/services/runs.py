@@ -65,6 +65,7 @@ class RunOutcomes:
             exit_code=ended.exit_code,
             changes=ended.changes.value if ended.changes else None,
             error=ended.error,
+            environment=task.environment.value if task else None,
         )
         if task is not None:
             started = ended.started_at or now

@@ -75,6 +75,14 @@ class SubmitTask(BaseModel):
     ref: GitRef | None = None
 
 
+class UsageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    period: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = Field(
+        default=None, description="A past month, YYYY-MM; this month when absent."
+    )
+
+
 class TaskListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -285,12 +293,14 @@ class TaskService:
         self._record(caller, task, "task_cancel_requested")
         return task_view(refreshed, self._link)
 
-    def usage(self, caller: Caller) -> UsageView:
+    def usage(self, caller: Caller, query: UsageQuery | None = None) -> UsageView:
         principal = caller.principal
         require_scope(caller, Scope.USAGE_READ)
         now = self._now()
         limits = TIERS[principal.tier]
         period = now.strftime("%Y-%m")
+        if query is not None and query.period is not None and query.period != period:
+            return self._past_usage(caller, query.period)
         month = self._usage.events(principal.tenant_id, principal.environment, period)
         return UsageView(
             period=period,
@@ -306,6 +316,27 @@ class TaskService:
             concurrency=Concurrency(
                 in_use=self._slots.in_use(principal.tenant_id), limit=limits.concurrency
             ),
+        )
+
+    def _past_usage(self, caller: Caller, period: str) -> UsageView:
+        """A past month: its reconciled totals, or (not reconciled yet) its events counted."""
+        principal = caller.principal
+        if period > self._now().strftime("%Y-%m"):
+            raise InvalidRequest("period is in the future")
+        totals = self._usage.month(principal.tenant_id, principal.environment, period)
+        if totals is not None:
+            requests = totals.submissions
+        else:
+            events = self._usage.events(principal.tenant_id, principal.environment, period)
+            requests = sum(1 for e in events if e.kind is UsageKind.SUBMISSION)
+        limits = TIERS[principal.tier]
+        return UsageView(
+            period=period,
+            requests=requests,
+            quota=limits.daily_requests,
+            tier=principal.tier.value,
+            today=None,
+            concurrency=None,
         )
 
     def _visible(self, caller: Caller, task_id: str) -> Task:

@@ -93,13 +93,13 @@ class TenantService:
             raise Conflict("a deleted tenant cannot be changed")
         if request.status is TenantStatus.DELETED:
             raise PermissionDenied("delete a tenant with DELETE, not PATCH")
+        if request.tier is not None and request.tier is not tenant.tier and tenant.billed_by_stripe:
+            raise Conflict(
+                "this tenant's tier follows its Stripe subscription; change the subscription"
+            )
         changes = request.model_dump(exclude_none=True)
         updated = tenant.model_copy(update={**changes, "updated_at": utc_now()})
-        self._tenants.replace(updated)
-        if updated.tier is not tenant.tier:
-            self._rate_plans.move(tenant_id, tenant.tier, updated.tier)
-        if updated.status is not tenant.status or updated.tier is not tenant.tier:
-            self._flush()  # cached policies carry the tier
+        self.store_change(tenant, updated)
         self._record(
             caller,
             tenant_id,
@@ -108,6 +108,16 @@ class TenantService:
             fields=",".join(sorted(changes)),
         )
         return updated
+
+    def store_change(self, before: Tenant, after: Tenant) -> None:
+        """Store a changed tenant with what a tier or status change must also move: its rate
+        plan and the authorizer's cached policies (which carry both). Billing's tier changes
+        come through here too."""
+        self._tenants.replace(after)
+        if after.tier is not before.tier:
+            self._rate_plans.move(after.tenant_id, before.tier, after.tier)
+        if after.status is not before.status or after.tier is not before.tier:
+            self._flush()
 
     def delete(self, caller: Caller, tenant_id: UUID) -> Tenant:
         """Soft delete: the record stays for audit and billing; its keys stop authorizing."""
