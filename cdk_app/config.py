@@ -108,6 +108,10 @@ class AlarmSettings(Settings):
     oldest_message_age_seconds: Annotated[int, Field(ge=60)] = 900
     authorizer_p99_ms: Annotated[int, Field(ge=1)] = 50
     api_5xx_percent: Annotated[float, Field(gt=0, le=100)] = 1.0
+    # Runs ending failed within 15 minutes (the agents' own failures included).
+    run_failures: Annotated[int, Field(ge=0)] = 10
+    # ERROR lines in the worker log within 5 minutes.
+    worker_error_lines: Annotated[int, Field(ge=0)] = 0
 
 
 class ApiSettings(Settings):

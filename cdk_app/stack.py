@@ -11,6 +11,7 @@ from cdk_app.config import EnvironmentSettings
 from cdk_app.constructs.audit_trail import AuditTrail
 from cdk_app.constructs.auth_api import AuthApi
 from cdk_app.constructs.billing import Billing
+from cdk_app.constructs.observability import Observability
 from cdk_app.constructs.platform import Platform
 from cdk_app.constructs.task_queue import TaskQueue
 from cdk_app.constructs.tenant_store import TenantStore
@@ -126,6 +127,16 @@ class OutpostStack(Stack):
         secrets_role = self.api.handler(RouteGroup.SECRETS).role
         self.tenant_store.grant_secrets_write(secrets_role)
         self.audit_trail.grant_record(secrets_role)
+
+        self.observability = Observability(
+            self,
+            "Observability",
+            settings=settings,
+            alarm_topic=self.platform.alarm_topic,
+            api=self.api,
+            task_queue=self.task_queue,
+            workers=self.workers,
+        )
 
         CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         CfnOutput(self, "AlarmTopicArn", value=self.platform.alarm_topic.topic_arn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -66,4 +66,13 @@ class RuntimeFunction(Construct):
                 "OUTPOST_ENVIRONMENT": settings.name,
                 **(environment or {}),
             },
+            # X-Ray traces of every invocation, from Lambda itself: no SDK in the bundle.
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="X-Ray's PutTraceSegments and PutTelemetryRecords, granted by CDK for "
+                "active tracing, have no resource-level form.",
+            )
         )

@@ -77,7 +77,7 @@ def test_alarms_on_dead_letters_and_waiting_tasks(templates: dict[str, Template]
     assert len(on_topic) == len(alarms)
     dlq = [a for a in on_topic if "jobs-dlq" in a["AlarmDescription"]]
     assert [a["Threshold"] for a in dlq] == [10]
-    ages = [a for a in on_topic if a["MetricName"] == "ApproximateAgeOfOldestMessage"]
+    ages = [a for a in on_topic if a.get("MetricName") == "ApproximateAgeOfOldestMessage"]
     assert len(ages) == len(Tier)
     assert {a["Threshold"] for a in ages} == {900}
 

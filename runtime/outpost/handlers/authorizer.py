@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from pydantic import Field
 
+from outpost import metrics
 from outpost.data.api_keys import ApiKeyRepository
 from outpost.data.tables import API_KEYS, TENANTS
 from outpost.data.tenants import TenantRepository
@@ -88,6 +89,8 @@ def authorize(
             "authorization denied",
             extra={"reason": decision.reason.value, "key_prefix": decision.key_prefix},
         )
+        metrics.emit(metrics.AUTH_DENIED, 1)
+        metrics.emit(metrics.AUTH_DENIED, 1, reason=decision.reason.value)
         if decision.reason in UNAUTHORIZED:
             raise Unauthorized
     response = APIGatewayAuthorizerResponse(

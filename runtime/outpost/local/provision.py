@@ -31,6 +31,8 @@ def provision(stripe_api_base: str | None = None) -> dict[str, str]:
     variables = {
         "OUTPOST_ENVIRONMENT": LOCAL_ENVIRONMENT,
         GRACE_ENV: str(LOCAL_SWEEP_GRACE_SECONDS),
+        # Embedded-metric lines would drown the console; CloudWatch is not here to read them.
+        "POWERTOOLS_METRICS_DISABLED": "true",
         LEASE_GRACE_ENV: str(LOCAL_LEASE_GRACE_SECONDS),
     }
     for table in ALL_TABLES:

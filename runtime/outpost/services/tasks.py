@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from outpost import metrics
 from outpost.api.schemas import (
     Concurrency,
     DailyUsage,
@@ -220,6 +221,7 @@ class TaskService:
                 ) from None
             raise
         self._dispatcher.dispatch(task, principal.tier)
+        metrics.emit(metrics.TASKS_SUBMITTED, 1)
         self._record(caller, task, "task_submitted", executor=task.executor.value, repo=task.repo)
         return SubmittedTask(
             task_id=task.task_id,

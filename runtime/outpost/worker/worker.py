@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from outpost import metrics
 from outpost.data.secrets import TenantSecrets
 from outpost.data.tasks import TaskRepository
 from outpost.data.tenants import TenantRepository
@@ -250,6 +252,8 @@ class Job:
         self.stores.protection.protect()
         try:
             self.stores.outcomes.started(self.run, self.request_id)
+            waited = (self.worker.now() - task.created_at).total_seconds()
+            metrics.emit(metrics.QUEUE_WAIT_SECONDS, waited, MetricUnit.Seconds)
             return self._perform(task, tenant)
         finally:
             heartbeat.stop()
@@ -475,6 +479,15 @@ class Job:
     def _end(self, ended: Run) -> None:
         if self.stores.outcomes.finish(ended, self.worker.worker_id, self.request_id) is None:
             logger.warning("run had already ended or changed hands; its end was not recorded")
+        elif ended.status is TaskStatus.FAILED:
+            metrics.emit(metrics.RUNS_FAILED, 1)
+        elif ended.status is TaskStatus.COMPLETED:
+            metrics.emit(metrics.RUNS_COMPLETED, 1)
+        if self.agent_ran and ended.started_at and ended.completed_at:
+            seconds = (ended.completed_at - ended.started_at).total_seconds()
+            metrics.emit(
+                metrics.RUN_SECONDS, seconds, MetricUnit.Seconds, executor=ended.executor.value
+            )
         self.worker._delete(self.received)
         logger.info("run ended", extra={"status": ended.status.value, "exit_code": ended.exit_code})
 
