@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup local check lint typecheck test test-real-cli synth lint-templates schemas openapi clean
+.PHONY: setup local check lint typecheck test test-real-cli synth lint-templates schemas openapi cost clean
 
 setup: $(STAMPS)/python $(STAMPS)/node
 
@@ -68,6 +68,9 @@ schemas:
 
 openapi:
 	$(BIN)/python -m outpost.api.openapi docs/api/openapi.yaml
+
+cost:
+	$(BIN)/python -m cdk_app.cost docs/cost.md
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out $(STAMPS) $(REAL_CLI)

@@ -98,8 +98,6 @@ class BillingSettings(Settings):
     success_url: str = "https://outpost.example/billing/done"
     cancel_url: str = "https://outpost.example/billing"
     portal_return_url: str = "https://outpost.example/billing"
-    # Report usage beyond the plan to Stripe meter events (off: usage is reconciled only).
-    overage_metering: bool = False
 
 
 class AlarmSettings(Settings):
