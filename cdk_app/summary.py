@@ -15,7 +15,7 @@ import outpost
 
 PACKAGE = outpost.__name__
 
-REQUIRED_IN_BUNDLE = (PACKAGE, "pydantic", "pydantic_core", "aws_lambda_powertools")
+REQUIRED_IN_BUNDLE = (PACKAGE, "pydantic", "pydantic_core", "aws_lambda_powertools", "aws_xray_sdk")
 NOT_IN_BUNDLE = ("boto3", "botocore")
 
 

@@ -26,8 +26,11 @@ from cdk_app.config import LambdaSettings
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_ROOT = PROJECT_ROOT / "runtime"
 PACKAGE = "outpost"
-# Lambda's Python runtimes include boto3 and botocore; bundling them would add ~25 MB.
+# Lambda's Python runtimes include boto3 and botocore; bundling them would add ~25 MB. They are
+# left out of the requirements, and pruned after pip when a dependency (the X-Ray SDK) pulls
+# them in anyway.
 PROVIDED_BY_LAMBDA = frozenset({"boto3", "botocore"})
+PRUNED = ("boto3", "botocore", "s3transfer")
 EXCLUDED = ("__pycache__", "*.pyc", "*.egg-info")
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
@@ -108,6 +111,9 @@ class PipBundling:
             # Returning False makes CDK try Docker, whose error hides pip's: say pip's first.
             print(f"pip could not bundle the Lambda code:\n{result.stderr}", file=sys.stderr)
             return False
+        for installed in Path(output_dir).iterdir():
+            if installed.name.split("-")[0] in PRUNED:
+                shutil.rmtree(installed)
         shutil.copytree(
             RUNTIME_ROOT / PACKAGE,
             Path(output_dir) / PACKAGE,
@@ -119,6 +125,7 @@ class PipBundling:
 def runtime_code(settings: LambdaSettings) -> lambda_.Code:
     """The runtime package with its dependencies, as Lambda code (one new asset per call)."""
     requirements = " ".join(lambda_requirements())
+    pruned = " ".join(f"/asset-output/{name} /asset-output/{name}-*" for name in PRUNED)
     return lambda_.Code.from_asset(
         str(RUNTIME_ROOT),
         asset_hash=asset_hash(settings),
@@ -132,6 +139,7 @@ def runtime_code(settings: LambdaSettings) -> lambda_.Code:
                 "bash",
                 "-c",
                 f"pip install --no-compile -t /asset-output {requirements} "
+                f"&& rm -rf {pruned} "
                 f"&& cp -r /asset-input/{PACKAGE} /asset-output/",
             ],
         ),

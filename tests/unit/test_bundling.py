@@ -14,7 +14,7 @@ def test_requirements_are_pyprojects_less_what_lambda_provides() -> None:
     bundled = bundling.lambda_requirements()
     assert set(bundled) == {r for r in declared if not r.startswith(("boto3", "botocore"))}
     assert any(r.startswith("pydantic==") for r in bundled)
-    assert any(r.startswith("aws-lambda-powertools==") for r in bundled)
+    assert any(r.startswith("aws-lambda-powertools[tracer]==") for r in bundled)
     assert all("==" in r for r in bundled), "bundled dependencies must be pinned"
 
 

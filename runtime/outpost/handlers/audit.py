@@ -13,6 +13,7 @@ from outpost.api.http import current_caller, json_response, new_resolver
 from outpost.api.schemas import AuditPage
 from outpost.data.audit import AuditRepository
 from outpost.services.audit import AuditQuery, AuditSettings, read_audit
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -36,5 +37,6 @@ def list_audit() -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -27,6 +27,7 @@ from outpost.data.audit import entry_sort_key
 from outpost.data.buckets import AUDIT_ARCHIVE
 from outpost.models.audit import AuditEntry
 from outpost.settings import RuntimeSettings
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -70,6 +71,7 @@ def _archive(record: DynamoDBRecord) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=_archive, processor=processor, context=context

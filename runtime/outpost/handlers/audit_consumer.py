@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from outpost.data.audit import AuditRepository
 from outpost.models.audit import AuditEntry
 from outpost.services.audit import AuditSettings
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -42,6 +43,7 @@ def store(record: SQSRecord, repository: AuditRepository | None = None) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=store, processor=processor, context=context

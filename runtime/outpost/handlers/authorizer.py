@@ -28,6 +28,7 @@ from outpost.models.audit import UNATTRIBUTED, AuditEntry, RequestMetadata
 from outpost.services.audit import AuditService, AuditSettings
 from outpost.services.auth import Authenticator, DecisionCache, Denial, DenyReason
 from outpost.services.rate_limits import usage_key_value
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -122,6 +123,7 @@ def _dependencies() -> tuple[Authenticator, AuditService]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     authenticator, audit = _dependencies()
     return authorize(

@@ -12,6 +12,7 @@ from outpost.api.schemas import CheckoutRequest
 from outpost.errors import NotFound
 from outpost.handlers import tenants as tenants_handler
 from outpost.services.billing import BillingService
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -52,5 +53,6 @@ def webhook() -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

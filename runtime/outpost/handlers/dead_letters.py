@@ -19,6 +19,7 @@ from outpost.services.audit import AuditSettings
 from outpost.services.dispatch import RunMessage
 from outpost.services.runs import RunOutcomes
 from outpost.services.slots import ConcurrencySlots
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -68,6 +69,7 @@ def fail_dead_letter(body: str, message_id: str) -> None:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failures = []
     for record in event["Records"]:

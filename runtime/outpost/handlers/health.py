@@ -16,6 +16,7 @@ from pydantic import Field
 
 from outpost.data.tables import TENANTS
 from outpost.settings import RuntimeSettings
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,6 +51,7 @@ def _client() -> DynamoDBClient:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     healthy = check(_client(), _settings().tenants_table)
     return {

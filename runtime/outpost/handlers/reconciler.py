@@ -17,6 +17,7 @@ from outpost.data.usage import UsageRepository
 from outpost.models.common import utc_now
 from outpost.services.audit import AuditSettings
 from outpost.services.reconciliation import Reconciler
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -49,6 +50,7 @@ def periods_to_check() -> list[str]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     mismatched = sum(len(_reconciler().reconcile(period)) for period in periods_to_check())
     return {"mismatched": mismatched}

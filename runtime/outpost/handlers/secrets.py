@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler import Response
 from outpost.api.http import current_caller, json_response, new_resolver, parse_body
 from outpost.models.secret import StoreSecret
 from outpost.services.secrets import SecretsService, SecretsSettings
+from outpost.tracing import tracer
 from outpost.wire_logs import keep_bodies_out_of_logs
 
 if TYPE_CHECKING:
@@ -50,5 +51,6 @@ def delete_secret(provider: str) -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -30,6 +30,7 @@ from outpost.services.dispatch import (
     sweep,
 )
 from outpost.services.slots import ConcurrencySlots
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -76,6 +77,7 @@ def _dependencies() -> Sweep:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     found = _dependencies()
     now = utc_now()

@@ -24,6 +24,7 @@ from outpost.services.billing import BillingService, BillingSettings
 from outpost.services.rate_limits import RatePlans, UsagePlans
 from outpost.services.tenants import CreateKey, CreateTenant, TenantService, UpdateTenant
 from outpost.settings import RuntimeSettings
+from outpost.tracing import tracer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -153,5 +154,6 @@ def revoke_key(tenant_id: str, key_id: str) -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
