@@ -6,12 +6,30 @@ from typing import Annotated
 
 import typer
 
+from outpost.commands import register
+
 app = typer.Typer(help="Outpost: run AI coding agents on your repositories.", no_args_is_help=True)
 
 
 @app.callback()
-def main() -> None:
+def main(
+    ctx: typer.Context,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OUTPOST_API_KEY", show_envvar=True, show_default=False, help="Your API key."
+        ),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(envvar="OUTPOST_API_URL", show_envvar=True, help="The API's base URL."),
+    ] = None,
+) -> None:
     """Outpost's command line."""
+    ctx.obj = {"api_key": api_key, "api_url": api_url}
+
+
+register(app)
 
 
 @app.command()
