@@ -257,3 +257,8 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         if found and route.method == method.upper():
             return route, found.groupdict()
     return None
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods some route serves at this path (none: the path is unknown)."""
+    return sorted({route.method for route, pattern in _PATTERNS if pattern.match(path)})

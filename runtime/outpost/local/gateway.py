@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerTokenEvent,
 )
 
-from outpost.api.routes import ROUTES, Route, RouteGroup, match
+from outpost.api.routes import ROUTES, Route, RouteGroup, allowed_methods, match
 from outpost.handlers import authorizer
 from outpost.local.events import LOCAL_API_ID, LOCAL_STAGE, proxy_event, response_headers
 from outpost.local.lambda_context import LocalLambdaContext
@@ -128,6 +128,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve()
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (HEAD, OPTIONS, TRACE, …) is answered too: 405 with Allow on a
+        known path, 404 elsewhere, in the API's error shape — never the server's HTML 501."""
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Request lines are not logged: they could carry anything a client sends."""
 
@@ -157,6 +164,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         raw_body = self.rfile.read(length) if length else b""
         found = match(self.command, url.path)
         if found is None:
+            allowed = allowed_methods(url.path)
+            if allowed:
+                return _error(
+                    405,
+                    "method_not_allowed",
+                    f"{self.command} is not allowed here",
+                    request_id,
+                    {"Allow": ", ".join(allowed)},
+                )
             return _error(404, "not_found", "no such route", request_id)
         route, parameters = found
         context = self._authorize(route, url.path, request_id)
