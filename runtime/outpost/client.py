@@ -35,6 +35,7 @@ from outpost.api.schemas import (
     SubmittedTask,
     TaskPage,
     TaskView,
+    TenantPage,
     UsageView,
 )
 from outpost.models.secret import SecretMetadata
@@ -174,6 +175,11 @@ class Outpost:
     def create_tenant(self, name: str, email: str, tier: str = "free") -> Tenant:
         return self._call(
             Tenant, "POST", "/v1/tenants", json={"name": name, "email": email, "tier": tier}
+        )
+
+    def list_tenants(self, *, limit: int = 50, cursor: str | None = None) -> TenantPage:
+        return self._call(
+            TenantPage, "GET", "/v1/tenants", params=_params(limit=limit, cursor=cursor)
         )
 
     def get_tenant(self, tenant_id: str) -> Tenant:

@@ -229,6 +229,23 @@ def create_tenant(
         )
 
 
+@tenants.command("list")
+def list_tenants(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List tenants (admin)."""
+    with _api(ctx) as client:
+        _show(
+            client.list_tenants(limit=limit),
+            as_json,
+            lambda page: "\n".join(
+                f"{t.tenant_id}  {t.tier:10}  {t.status:9}  {t.email}" for t in page.data
+            ),
+        )
+
+
 @tenants.command("get")
 def get_tenant(ctx: typer.Context, tenant_id: str, as_json: JsonOption = False) -> None:
     """Show a tenant."""

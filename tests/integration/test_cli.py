@@ -51,6 +51,8 @@ def tenant_key(local_system: LocalSystem) -> str:
     assert code == 0, key
     code, listed = outpost(local_system, admin, "keys", "list", tenant_id)
     assert "laptop" in listed
+    code, tenants = outpost(local_system, admin, "tenants", "list")
+    assert (code, "cli@cli.example" in tenants) == (0, True)
     return key.strip()
 
 

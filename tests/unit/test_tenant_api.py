@@ -180,3 +180,22 @@ def test_a_misconfigured_function_is_a_500_not_the_callers_fault(
     status, body = api.call("POST", "/v1/tenants", api.admin, {"name": "A", "email": "a@a.example"})
     assert (status, body["error"]["type"]) == (500, "internal_error")
     assert "OUTPOST_TENANTS_TABLE" not in body["error"]["message"]
+
+
+def test_admins_list_tenants_a_page_at_a_time_and_tenants_cannot(api: Api) -> None:
+    created = {api.new_tenant(f"list{n}@acme.example")["tenant_id"] for n in range(3)}
+    seen: set[str] = set()
+    cursor = None
+    while True:
+        query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        status, page = api.call("GET", "/v1/tenants", api.admin, query=query)
+        assert status == 200
+        assert len(page["data"]) <= 2
+        seen |= {tenant["tenant_id"] for tenant in page["data"]}
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert created <= seen
+    someone = principal(UUID(next(iter(created))))
+    assert api.call("GET", "/v1/tenants", someone)[0] == 403
+    assert api.call("GET", "/v1/tenants", api.admin, query={"cursor": "!!"})[0] == 400

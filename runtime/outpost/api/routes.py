@@ -21,6 +21,7 @@ from outpost.api.schemas import (
     SubmittedTask,
     TaskPage,
     TaskView,
+    TenantPage,
     UsageView,
     WebhookAnswer,
 )
@@ -28,7 +29,7 @@ from outpost.models.secret import SecretMetadata, StoreSecret
 from outpost.models.tenant import Tenant
 from outpost.services.audit import AuditQuery
 from outpost.services.tasks import SubmitTask, TaskListQuery, UsageQuery
-from outpost.services.tenants import CreateKey, CreateTenant, UpdateTenant
+from outpost.services.tenants import CreateKey, CreateTenant, TenantListQuery, UpdateTenant
 
 
 class RouteGroup(StrEnum):
@@ -84,6 +85,15 @@ ROUTES: tuple[Route, ...] = (
         201,
         body=CreateTenant,
         errors=(400, 409, 422),
+    ),
+    Route(
+        "GET",
+        "/v1/tenants",
+        RouteGroup.TENANTS,
+        "List tenants, a page at a time (admin)",
+        TenantPage,
+        query=TenantListQuery,
+        errors=(400, 422),
     ),
     Route(
         "GET",

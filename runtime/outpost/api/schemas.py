@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from outpost.models.api_key import ApiKey
 from outpost.models.audit import AuditEntry
 from outpost.models.secret import SecretMetadata
+from outpost.models.tenant import Tenant
 
 
 class ErrorDetail(BaseModel):
@@ -129,6 +130,11 @@ class UsageView(BaseModel):
     tier: str
     today: DailyUsage | None = Field(description="This month only; null for a past month.")
     concurrency: Concurrency | None = Field(description="This month only; null for a past month.")
+
+
+class TenantPage(BaseModel):
+    data: list[Tenant]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page.")
 
 
 class SecretList(BaseModel):

@@ -33,15 +33,17 @@ def encode_cursor(last_evaluated_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, partition: tuple[str, str]) -> dict[str, Any]:
-    """The start key a cursor holds, if it lies in ``partition`` (attribute name, value)."""
+def decode_cursor(cursor: str, *, partition: tuple[str, str] | None) -> dict[str, Any]:
+    """The start key a cursor holds, if it lies in ``partition`` (attribute name, value); with
+    None (an admin's listing across partitions) only its shape is checked."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (binascii.Error, UnicodeError, ValueError) as error:
         raise InvalidCursor("cursor is malformed") from error
-    name, value = partition
-    if not isinstance(key, dict) or key.get(name) != {"S": value}:
+    if not isinstance(key, dict):
+        raise InvalidCursor("cursor is malformed")
+    if partition is not None and key.get(partition[0]) != {"S": partition[1]}:
         raise InvalidCursor("cursor does not belong to this listing")
     if not all(isinstance(attr, dict) and len(attr) == 1 for attr in key.values()):
         raise InvalidCursor("cursor is malformed")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from outpost.data.items import from_item, to_item
+from outpost.data.pagination import Page, decode_cursor, encode_cursor
 from outpost.data.tables import TENANTS
 from outpost.models.tenant import Tenant
 
@@ -59,6 +60,17 @@ class TenantRepository:
         for page in self._client.get_paginator("scan").paginate(TableName=self._table):
             for item in page["Items"]:
                 yield from_item(Tenant, item)
+
+    def page(self, limit: int, cursor: str | None = None) -> Page[Tenant]:
+        """Tenants in no particular order, a page at a time (an admin's listing)."""
+        request: dict[str, Any] = {"TableName": self._table, "Limit": limit}
+        if cursor is not None:
+            request["ExclusiveStartKey"] = decode_cursor(cursor, partition=None)
+        response = self._client.scan(**request)
+        return Page(
+            items=[from_item(Tenant, item) for item in response["Items"]],
+            next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
+        )
 
     def find_by_customer(self, customer_id: str) -> Tenant | None:
         """The tenant a Stripe customer belongs to."""

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from outpost.api import authorizer_cache
 from outpost.api.http import current_caller, json_response, new_resolver, parse_body
-from outpost.api.schemas import ApiKeyList, ApiKeyView, CreatedApiKey
+from outpost.api.schemas import ApiKeyList, ApiKeyView, CreatedApiKey, TenantPage
 from outpost.data.api_keys import ApiKeyRepository
 from outpost.data.tables import API_KEYS, TENANTS
 from outpost.data.tenants import TenantRepository
@@ -22,7 +22,13 @@ from outpost.errors import NotFound
 from outpost.services.audit import AuditService, AuditSettings
 from outpost.services.billing import BillingService, BillingSettings
 from outpost.services.rate_limits import RatePlans, UsagePlans
-from outpost.services.tenants import CreateKey, CreateTenant, TenantService, UpdateTenant
+from outpost.services.tenants import (
+    CreateKey,
+    CreateTenant,
+    TenantListQuery,
+    TenantService,
+    UpdateTenant,
+)
 from outpost.settings import RuntimeSettings
 from outpost.tracing import tracer
 
@@ -112,6 +118,14 @@ def create_tenant() -> Response[str]:
             # Not fatal: the customer is made at the tenant's first checkout instead.
             logger.warning("Stripe customer not created", exc_info=True)
     return json_response(201, tenant.model_dump(mode="json"))
+
+
+@app.get("/v1/tenants")
+def list_tenants() -> Response[str]:
+    query = TenantListQuery.model_validate(app.current_event.query_string_parameters or {})
+    page = _service().list_tenants(current_caller(app), query)
+    answer = TenantPage(data=page.items, next_cursor=page.next_cursor)
+    return json_response(200, answer.model_dump(mode="json"))
 
 
 @app.get("/v1/tenants/<tenant_id>")

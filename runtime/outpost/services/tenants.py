@@ -15,8 +15,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from outpost.data.api_keys import ApiKeyRepository
+from outpost.data.pagination import InvalidCursor, Page
 from outpost.data.tenants import TenantRepository
-from outpost.errors import Conflict, NotFound, PermissionDenied
+from outpost.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from outpost.models.api_key import TENANT_SCOPES, ApiKey, KeyName, Scope
 from outpost.models.audit import AuditEntry, DetailValue
 from outpost.models.common import Environment, utc_now
@@ -35,6 +36,11 @@ class CreateTenant(Request):
     name: TenantName
     email: EmailStr
     tier: Tier = Tier.FREE
+
+
+class TenantListQuery(Request):
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    cursor: str | None = None
 
 
 class UpdateTenant(Request):
@@ -82,6 +88,13 @@ class TenantService:
             tier=tenant.tier.value,
         )
         return tenant
+
+    def list_tenants(self, caller: Caller, query: TenantListQuery) -> Page[Tenant]:
+        require_scope(caller, Scope.ADMIN)
+        try:
+            return self._tenants.page(query.limit, query.cursor)
+        except InvalidCursor as error:
+            raise InvalidRequest(str(error)) from error
 
     def get(self, caller: Caller, tenant_id: UUID) -> Tenant:
         return self._visible(caller, tenant_id)
