@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +26,27 @@ class Client:
         self._headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self._timings = timings
         self._errors = errors
+        self.throttled = 0
 
     def call(self, route: str, method: str, path: str, body: Any = None) -> Any:
-        start = time.perf_counter()
-        self._connection.request(method, path, json.dumps(body) if body else None, self._headers)
-        response = self._connection.getresponse()
-        payload = response.read()
-        self._timings.setdefault(route, []).append((time.perf_counter() - start) * 1000)
-        if response.status >= 400:
-            self._errors.append(f"{route}: {response.status} {payload[:200]!r}")
-            return None
-        return json.loads(payload)
+        """One request, timed; a 429 rate_limited is waited out and retried, as a
+        well-behaved client does (counted in ``throttled``, not as an error)."""
+        while True:
+            start = time.perf_counter()
+            self._connection.request(
+                method, path, json.dumps(body) if body else None, self._headers
+            )
+            response = self._connection.getresponse()
+            payload = response.read()
+            self._timings.setdefault(route, []).append((time.perf_counter() - start) * 1000)
+            if response.status == HTTPStatus.TOO_MANY_REQUESTS and b"rate_limited" in payload:
+                self.throttled += 1
+                time.sleep(float(response.getheader("Retry-After") or 1))
+                continue
+            if response.status >= HTTPStatus.BAD_REQUEST:
+                self._errors.append(f"{route}: {response.status} {payload[:200]!r}")
+                return None
+            return json.loads(payload)
 
 
 class LocalMode:
