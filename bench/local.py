@@ -33,11 +33,16 @@ class Client:
         well-behaved client does (counted in ``throttled``, not as an error)."""
         while True:
             start = time.perf_counter()
-            self._connection.request(
-                method, path, json.dumps(body) if body else None, self._headers
-            )
-            response = self._connection.getresponse()
-            payload = response.read()
+            try:
+                self._connection.request(
+                    method, path, json.dumps(body) if body else None, self._headers
+                )
+                response = self._connection.getresponse()
+                payload = response.read()
+            except (ConnectionError, http.client.HTTPException) as error:
+                self._errors.append(f"{route}: {type(error).__name__}")
+                self._connection.close()
+                return None
             self._timings.setdefault(route, []).append((time.perf_counter() - start) * 1000)
             if response.status == HTTPStatus.TOO_MANY_REQUESTS and b"rate_limited" in payload:
                 self.throttled += 1

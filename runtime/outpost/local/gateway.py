@@ -86,6 +86,9 @@ def _handlers() -> dict[RouteGroup, Handler]:
 
 class Gateway(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: fifty clients connecting at once had connections
+    # reset (found by bench/load.py).
+    request_queue_size = 128
 
     def __init__(self, host: str, port: int, local_authorizer: LocalAuthorizer) -> None:
         super().__init__((host, port), _RequestHandler)
