@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from outpost.errors import Conflict
@@ -115,13 +115,12 @@ class TenantSecrets:
                 "updated_at": {"S": now},
                 "hint": {"S": hint_of(value)},
             }
-            self._dynamodb.update_item(
-                TableName=self._table,
-                Key=self._key(tenant_id),
+            self._update_held(
+                tenant_id,
+                owner,
                 UpdateExpression="SET providers.#p = :meta",
-                ConditionExpression="lock_owner = :owner",
                 ExpressionAttributeNames={"#p": provider.value},
-                ExpressionAttributeValues={":meta": {"M": metadata}, ":owner": {"S": owner}},
+                ExpressionAttributeValues={":meta": {"M": metadata}},
             )
         return SecretMetadata(
             provider=provider,
@@ -136,16 +135,30 @@ class TenantSecrets:
             stored = self._read(tenant_id)
             if stored.pop(provider.value, None) is not None:
                 self._write(tenant_id, stored)
-            self._dynamodb.update_item(
-                TableName=self._table,
-                Key=self._key(tenant_id),
+            self._update_held(
+                tenant_id,
+                owner,
                 UpdateExpression="REMOVE providers.#p",
-                ConditionExpression="lock_owner = :owner",
                 ExpressionAttributeNames={"#p": provider.value},
-                ExpressionAttributeValues={":owner": {"S": owner}},
+                ExpressionAttributeValues={},
             )
         previous = held.get(provider.value)
         return _metadata(provider, previous["M"]) if previous else None
+
+    def _update_held(self, tenant_id: UUID, owner: str, **update: Any) -> None:
+        """Update the metadata while this writer still holds the lease; 409 if it lost it
+        (it outlived its 30 s), so the client retries rather than sees a 500."""
+        values = {**update.pop("ExpressionAttributeValues"), ":owner": {"S": owner}}
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table,
+                Key=self._key(tenant_id),
+                ConditionExpression="lock_owner = :owner",
+                ExpressionAttributeValues=values,
+                **update,
+            )
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            raise SecretsBusy("this tenant's secrets changed during the write; retry") from None
 
     @contextmanager
     def _lease(self, tenant_id: UUID) -> Iterator[tuple[str, Mapping[str, AttributeValueTypeDef]]]:
@@ -221,4 +234,8 @@ class TenantSecrets:
             }
             if self._kms_key_id:
                 request["KmsKeyId"] = self._kms_key_id
-            self._secrets.create_secret(**request)
+            try:
+                self._secrets.create_secret(**request)
+            except self._secrets.exceptions.ResourceExistsException:
+                # Created between our put and our create: it exists now, so put again.
+                self._secrets.put_secret_value(SecretId=name, SecretString=body)
