@@ -13,31 +13,15 @@ Afterwards it waits for the workers to drain the queue and checks the invariants
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from local import Client, LocalMode, percentile
+from local import Client, LocalMode, percentile, playground, playground_environment
 
-from outpost.local.repositories import seed_repository
-
-NO_OP_AGENT = '#!/bin/sh\necho \'{"type":"result","is_error":false}\'\n'
 FINAL = {"completed", "failed", "cancelled"}
 TASK = {"repo": "load/repo", "task": "nothing", "executor": "claude", "context": "off"}
-
-
-def playground() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="outpost-load-"))
-    root.chmod(0o755)
-    seed_repository(root / "repos", "load/repo", {"README.md": "# Load\n"})
-    (root / "bin").mkdir()
-    (root / "bin" / "claude").write_text(NO_OP_AGENT)
-    (root / "bin" / "claude").chmod(0o755)
-    return root
 
 
 @dataclass
@@ -108,13 +92,10 @@ def main() -> None:
     parser.add_argument("--drain-seconds", type=float, default=600)
     args = parser.parse_args()
 
-    root = playground()
+    root = playground("load/repo")
     local = LocalMode(
         workers=args.workers,
-        environment={
-            "PATH": f"{root / 'bin'}:{os.environ['PATH']}",
-            "OUTPOST_GIT_BASE_URL": f"file://{root / 'repos'}",
-        },
+        environment=playground_environment(root),
     )
     try:
         keys = local.onboard(args.tenants, "pro")

@@ -15,6 +15,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from outpost.local.repositories import seed_repository
+
 
 class Client:
     """One keep-alive HTTP/1.1 connection to 127.0.0.1, timing every request."""
@@ -113,6 +115,29 @@ class LocalMode:
         if errors:
             raise SystemExit(f"onboarding failed: {errors[:3]}")
         return keys
+
+
+NO_OP_AGENT = '#!/bin/sh\necho \'{"type":"result","is_error":false}\'\n'
+
+
+def playground(repo: str) -> Path:
+    """A bare repository ``repo`` under a local git base, and a no-op stand-in ``claude``,
+    readable by the agent user; see ``playground_environment``."""
+    root = Path(tempfile.mkdtemp(prefix="outpost-bench-"))
+    root.chmod(0o755)
+    seed_repository(root / "repos", repo, {"README.md": "# Bench\n"})
+    (root / "bin").mkdir()
+    (root / "bin" / "claude").write_text(NO_OP_AGENT)
+    (root / "bin" / "claude").chmod(0o755)
+    return root
+
+
+def playground_environment(root: Path) -> dict[str, str]:
+    """Local mode's variables for a playground: the stand-in on PATH, the repos as git base."""
+    return {
+        "PATH": f"{root / 'bin'}:{os.environ['PATH']}",
+        "OUTPOST_GIT_BASE_URL": f"file://{root / 'repos'}",
+    }
 
 
 def percentile(samples: list[float], fraction: float) -> float:

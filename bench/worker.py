@@ -15,30 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import tempfile
 import time
 from datetime import datetime
-from pathlib import Path
 
 import boto3
-from local import Client, LocalMode, percentile
+from local import Client, LocalMode, percentile, playground, playground_environment
 
-from outpost.local.repositories import seed_repository
-
-NO_OP_AGENT = '#!/bin/sh\necho \'{"type":"result","is_error":false}\'\n'
 FINAL = {"completed", "failed", "cancelled"}
-
-
-def playground() -> Path:
-    root = Path(tempfile.mkdtemp(prefix="outpost-bench-"))
-    root.chmod(0o755)
-    seed_repository(root / "repos", "bench/repo", {"README.md": "# Bench\n"})
-    (root / "bin").mkdir()
-    (root / "bin" / "claude").write_text(NO_OP_AGENT)
-    (root / "bin" / "claude").chmod(0o755)
-    return root
 
 
 def moment(value: str) -> float:
@@ -51,13 +35,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    root = playground()
+    root = playground("bench/repo")
     local = LocalMode(
         workers=args.workers,
-        environment={
-            "PATH": f"{root / 'bin'}:{os.environ['PATH']}",
-            "OUTPOST_GIT_BASE_URL": f"file://{root / 'repos'}",
-        },
+        environment=playground_environment(root),
     )
     errors: list[str] = []
     timings: dict[str, list[float]] = {}
